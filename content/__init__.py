@@ -1,0 +1,44 @@
+"""The module *Tracing LLM Calls* as data: frozen dataclasses loaded from the files under ``modules/``.
+
+Every channel — the LTI pages, xAPI statements, SCORM/cmi5 packages and certificates — renders from these
+objects, so lesson text exists exactly once.
+"""
+
+from content.errors import ContentError, ContentProblem
+from content.loader import DEFAULT_MODULE_DIR, load_default_module, load_module
+from content.model import (
+    Assessment,
+    AssessmentKind,
+    Feedback,
+    Lab,
+    Lesson,
+    Module,
+    ModuleSettings,
+    Option,
+    Question,
+    ReviewPolicy,
+    ShowCorrectAnswers,
+    Unit,
+    UnitKind,
+)
+
+__all__ = [
+    "DEFAULT_MODULE_DIR",
+    "Assessment",
+    "AssessmentKind",
+    "ContentError",
+    "ContentProblem",
+    "Feedback",
+    "Lab",
+    "Lesson",
+    "Module",
+    "ModuleSettings",
+    "Option",
+    "Question",
+    "ReviewPolicy",
+    "ShowCorrectAnswers",
+    "Unit",
+    "UnitKind",
+    "load_default_module",
+    "load_module",
+]
