@@ -1,0 +1,139 @@
+"""Settings from ``TRACEBOOK_*`` environment variables (optionally a ``.env`` file), validated at start-up.
+
+Every bad value is reported at once, each with the variable's name, what was wrong and what it got, so an
+admin fixes a deployment in one pass. The README's settings table lists the same variables.
+"""
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+PREFIX = "TRACEBOOK_"
+ENVIRONMENTS = ("demo", "development", "test", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MIN_SECRET_KEY_LENGTH = 32
+_SECRET_KEY_FILE = "secret_key"
+
+
+class ConfigError(Exception):
+    """One or more settings are invalid; ``problems`` has one readable line per setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    host: str
+    port: int
+    web_workers: int
+    log_level: str
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def _database_url(value: str) -> None:
+    if not value.startswith(("sqlite://", "postgresql+psycopg://", "postgresql://")):
+        raise ValidationError("must be a sqlite:/// or postgresql+psycopg:// URL")
+
+
+class _SettingsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the process environment holds much more than our settings
+
+    env = fields.String(load_default="demo", validate=validate.OneOf(ENVIRONMENTS), data_key="ENV")
+    data_dir = fields.String(load_default="var", validate=validate.Length(min=1), data_key="DATA_DIR")
+    database_url = fields.String(load_default=None, validate=_database_url, data_key="DATABASE_URL")
+    secret_key = fields.String(
+        load_default=None,
+        validate=validate.Length(
+            min=MIN_SECRET_KEY_LENGTH, error=f"must be at least {MIN_SECRET_KEY_LENGTH} characters"
+        ),
+        data_key="SECRET_KEY",
+    )
+    host = fields.String(load_default="127.0.0.1", validate=validate.Length(min=1), data_key="HOST")
+    port = fields.Integer(
+        load_default=8000,
+        validate=validate.Range(min=1, max=65535, error="must be a port number from 1 to 65535"),
+        data_key="PORT",
+    )
+    web_workers = fields.Integer(
+        load_default=2, validate=validate.Range(min=1, max=64, error="must be from 1 to 64"), data_key="WEB_WORKERS"
+    )
+    log_level = fields.String(load_default="INFO", validate=validate.OneOf(LOG_LEVELS), data_key="LOG_LEVEL")
+
+    @validates_schema
+    def _production_needs_a_secret(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("env") == "production" and not data.get("secret_key"):
+            raise ValidationError("must be set in production (a random string of 32+ characters)", "SECRET_KEY")
+
+
+def _messages(error: ValidationError, raw: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for key, messages in sorted(error.normalized_messages().items()):
+        got = f" (got {raw[key]!r})" if key in raw and key != "SECRET_KEY" else ""
+        text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
+        if text == "Not a valid integer.":
+            text = "must be a whole number"
+        problems.append(f"{PREFIX}{key}: {text}{got}")
+    return problems
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """Outside production an unset key is generated once and kept in the data folder, so tokens survive restarts."""
+    path = data_dir / _SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key, encoding="utf-8")
+    return key
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    dotenv_path: Path | None = Path(".env"),
+) -> Settings:
+    """Settings from (lowest first) the ``.env`` file, the environment, then ``overrides`` (names without prefix)."""
+    raw: dict[str, Any] = {}
+    sources: list[Mapping[str, Any]] = []
+    if dotenv_path is not None and dotenv_path.is_file():
+        sources.append({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    sources.append(os.environ if environ is None else environ)
+    for source in sources:
+        raw.update({k[len(PREFIX) :]: v for k, v in source.items() if k.startswith(PREFIX)})
+    raw.update({k.upper(): v for k, v in (overrides or {}).items()})
+    try:
+        data = _SettingsSchema().load(raw)
+    except ValidationError as error:
+        raise ConfigError(_messages(error, raw)) from None
+
+    data_dir = Path(data["data_dir"]).resolve()
+    database_url = data["database_url"] or f"sqlite:///{data_dir / 'tracebook.sqlite3'}"
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    return Settings(
+        env=data["env"],
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=data["secret_key"] or _stored_secret(data_dir),
+        host=data["host"],
+        port=data["port"],
+        web_workers=data["web_workers"],
+        log_level=data["log_level"],
+    )

@@ -1,0 +1,102 @@
+"""Shared fixtures: the app on a real database (SQLite by default, PostgreSQL when asked), its client, and
+builders for the learner scope.
+
+``TRACEBOOK_TEST_DATABASE=postgresql`` runs the same tests on a throwaway PostgreSQL database created for
+this run (admin URL from ``TRACEBOOK_TEST_POSTGRES_URL``, default the local server as user postgres).
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from psycopg import sql
+
+from content import Module, load_default_module
+from lms_plugin import create_app
+from lms_plugin.db import Database, database
+
+POSTGRES_ADMIN_URL = os.environ.get("TRACEBOOK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+USE_POSTGRES = os.environ.get("TRACEBOOK_TEST_DATABASE", "sqlite") == "postgresql"
+
+
+class FrozenClock:
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """One throwaway PostgreSQL database for the whole run, dropped at the end."""
+    if not USE_POSTGRES:
+        yield None
+        return
+    name = f"tracebook_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def database_url(postgres_database: str | None, tmp_path: Path) -> str:
+    """An empty database for this test."""
+    if postgres_database is None:
+        return f"sqlite:///{tmp_path / 'tracebook.sqlite3'}"
+    db = Database(postgres_database)
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    db.dispose()
+    return postgres_database
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[Flask]:
+    app = create_app({"ENV": "test", "DATABASE_URL": database_url, "DATA_DIR": str(tmp_path / "data")})
+    app.extensions["tracebook.clock"] = clock
+    with app.app_context():
+        database().upgrade()
+    yield app
+    app.extensions["tracebook.db"].dispose()
+
+
+@pytest.fixture
+def db(app: Flask) -> Database:
+    with app.app_context():
+        return database()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def module() -> Module:
+    return load_default_module()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/functional/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.functional)
