@@ -1,5 +1,6 @@
 """Scores and the pass rule, computed exactly with :class:`fractions.Fraction` (12/15 passes at 4/5)."""
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -36,6 +37,11 @@ def score(attempt: Attempt, assessment: Assessment) -> Score:
 def passes(value: Score, pass_ratio: Fraction) -> bool:
     """The pass rule: the exact ratio of right answers reaches the pass mark."""
     return value.ratio >= pass_ratio
+
+
+def pass_mark(total: int, pass_ratio: Fraction) -> int:
+    """The fewest right answers that pass: 12 of 15 at 4/5."""
+    return math.ceil(total * pass_ratio)
 
 
 def result(attempt: Attempt, assessment: Assessment, pass_ratio: Fraction) -> Result:

@@ -185,6 +185,9 @@ class Module:
     def lab_for(self, lesson_id: str) -> Lab | None:
         return next((lab for lab in self.labs if lab.lesson_id == lesson_id), None)
 
+    def title_of(self, unit_id: str) -> str:
+        return self._by_id[unit_id].title
+
     @property
     def question_count(self) -> int:
         return sum(len(q.questions) for q in self.quizzes)

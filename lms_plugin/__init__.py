@@ -1,33 +1,71 @@
-"""The web application: the only package that imports Flask (and, later, pylti1p3)."""
+"""The web application: the only package that imports Flask and pylti1p3."""
 
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template
 
 from content import load_default_module
 from lms_plugin.clock import SystemClock
 from lms_plugin.config import Settings, load_settings
 from lms_plugin.db import Database
+from lms_plugin.lti.platform_keys import HttpKeySetFetcher, PlatformKeys
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """The app factory. ``config`` overrides settings by name without the prefix, e.g. ``{"DATABASE_URL": …}``."""
+def _base_app(config: Mapping[str, Any] | None) -> tuple[Flask, Settings]:
     settings: Settings = load_settings(overrides=config)
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, TRACEBOOK=settings, TESTING=settings.env == "test")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
     Database(settings.database_url).init_app(app)
     # Content problems should stop the start-up, not the first student's request.
     app.extensions["tracebook.module"] = load_default_module()
     app.extensions["tracebook.clock"] = SystemClock()
 
-    from lms_plugin import cli, errors, preview, security
+    from lms_plugin import cli, errors, security
 
     security.init_app(app)
     errors.init_app(app)
-    app.register_blueprint(preview.blueprint)
     cli.init_app(app)
+    return app, settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The app factory. ``config`` overrides settings by name without the prefix, e.g. ``{"DATABASE_URL": …}``."""
+    app, settings = _base_app(config)
+    app.extensions["tracebook.platform_keys"] = PlatformKeys(HttpKeySetFetcher())
+
+    from lms_plugin.blueprints import lti, student
+
+    app.register_blueprint(lti.blueprint)
+    app.register_blueprint(student.blueprint)
+    app.register_blueprint(student.api)
+    app.jinja_env.globals["tb_url"] = student.student_url
+    if settings.emulator:
+        from lms_plugin.emulator import views
+
+        app.register_blueprint(views.blueprint)
+
+    @app.get("/")
+    def home() -> str:
+        return render_template(
+            "home.html",
+            module=app.extensions["tracebook.module"],
+            base_url=settings.base_url,
+            emulator_url=settings.emulator_url if settings.emulator else None,
+        )
+
+    return app
+
+
+def create_emulator_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The LMS emulator alone, for ``tracebook emulator``: its own process, so a benchmark of the tool does
+    not share the tool's workers with the platform side."""
+    app, settings = _base_app(config)
+    if not settings.emulator:
+        raise RuntimeError("The LMS emulator is off (TRACEBOOK_EMULATOR=false or production).")
+    from lms_plugin.emulator import views
+
+    app.register_blueprint(views.blueprint)
     return app

@@ -1,18 +1,23 @@
 """The ``tracebook`` admin command (click, through the Flask CLI)."""
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from gunicorn.app.base import BaseApplication
 
 from content.check import check_module
 from content.loader import DEFAULT_MODULE_DIR
+from lms_plugin.clock import Clock
 from lms_plugin.config import ConfigError, Settings
 from lms_plugin.db import database
+from lms_plugin.emulator.registration import register_emulator
+from lms_plugin.lti.keys import ToolKeyService
+from lms_plugin.services.platforms import PlatformError, PlatformRegistration, PlatformService
 
 
 def _settings() -> Settings:
@@ -20,12 +25,96 @@ def _settings() -> Settings:
     return settings
 
 
-db_group = click.Group("db", help="Database schema.")
-content_group = click.Group("content", help="The module's content files.")
+db_group = AppGroup("db", help="Database schema.")
+content_group = AppGroup("content", help="The module's content files.")
+platform_group = AppGroup("platform", help="LMS platforms (LTI 1.3 registrations) and their deployments.")
+keys_group = AppGroup("keys", help="The tool's own LTI signing keys.")
+
+
+def _now() -> datetime:
+    clock: Clock = current_app.extensions["tracebook.clock"]
+    return clock.now()
+
+
+def _platform_call(work: Callable[[PlatformService], object]) -> None:
+    try:
+        with database().transaction() as session:
+            work(PlatformService(session, _now()))
+    except PlatformError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@platform_group.command("add")
+@click.option("--issuer", required=True, help="The platform's issuer (iss), e.g. https://canvas.instructure.com.")
+@click.option("--client-id", required=True, help="The tool's client id at that platform.")
+@click.option("--auth-login-url", required=True, help="The platform's OIDC authorization endpoint.")
+@click.option("--auth-token-url", required=True, help="The platform's OAuth2 token endpoint.")
+@click.option("--key-set-url", required=True, help="The platform's public key set (JWKS) URL.")
+@click.option("--deployment-id", required=True, help="A deployment to trust (starts active).")
+@click.option("--name", default=None, help="A name for admins [default: the issuer].")
+def platform_add(
+    issuer: str,
+    client_id: str,
+    auth_login_url: str,
+    auth_token_url: str,
+    key_set_url: str,
+    deployment_id: str,
+    name: str | None,
+) -> None:
+    """Register an LMS platform (or update it) and activate one deployment."""
+    registration = PlatformRegistration(issuer, client_id, auth_login_url, auth_token_url, key_set_url, name)
+    _platform_call(lambda platforms: platforms.add(registration, deployment_id))
+    click.echo(f"Registered {name or issuer} (client id {client_id}) with deployment {deployment_id} active.")
+
+
+@platform_group.command("list")
+def platform_list() -> None:
+    """Show every platform and its deployments."""
+    with database().transaction() as session:
+        found = PlatformService(session, _now()).list()
+    if not found:
+        click.echo("No platforms are registered. Add one with: tracebook platform add --help")
+    for p in found:
+        click.echo(f"{p.name}\n  issuer: {p.issuer}\n  client id: {p.client_id}")
+        click.echo(f"  login: {p.auth_login_url}\n  token: {p.auth_token_url}\n  keys: {p.key_set_url}")
+        for d in p.deployments:
+            click.echo(f"  deployment {d.deployment_id}: {'active' if d.active else 'inactive'}")
+
+
+@platform_group.command("remove")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+def platform_remove(issuer: str, client_id: str) -> None:
+    """Remove a platform, its deployments and pending logins."""
+    _platform_call(lambda platforms: platforms.remove(issuer, client_id))
+    click.echo(f"Removed the platform {issuer} (client id {client_id}).")
+
+
+def _deployment_command(name: str, active: bool) -> None:
+    @click.option("--issuer", required=True)
+    @click.option("--client-id", required=True)
+    @click.option("--deployment-id", required=True)
+    def command(issuer: str, client_id: str, deployment_id: str) -> None:
+        _platform_call(lambda platforms: platforms.set_active(issuer, client_id, deployment_id, active=active))
+        click.echo(f"Deployment {deployment_id} of {issuer} is now {'active' if active else 'inactive'}.")
+
+    command.__doc__ = f"Mark a deployment {'active: its launches are accepted' if active else 'inactive'}."
+    platform_group.command(name)(command)
+
+
+_deployment_command("activate", True)
+_deployment_command("deactivate", False)
+
+
+@keys_group.command("rotate")
+def keys_rotate() -> None:
+    """Start signing with a new key; the previous one stays published until its tokens expire."""
+    with database().transaction() as session:
+        key = ToolKeyService(session, _now()).rotate()
+    click.echo(f"The tool now signs with key {key.kid}.")
 
 
 @db_group.command("upgrade")
-@with_appcontext
 def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
     database().upgrade()
@@ -34,7 +123,6 @@ def db_upgrade() -> None:
 
 @db_group.command("revision")
 @click.option("-m", "--message", required=True, help="What the migration changes.")
-@with_appcontext
 def db_revision(message: str) -> None:
     """Write a new migration from the difference between the models and an up-to-date database."""
     database().new_revision(message)
@@ -70,27 +158,18 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
-@click.command("serve")
-@click.option("--host", default=None, help="Address to listen on [default: TRACEBOOK_HOST or 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port [default: TRACEBOOK_PORT or 8000].")
-@with_appcontext
-def serve(host: str | None, port: int | None) -> None:
-    """Migrate the database, then serve the tool (gunicorn; Flask's debug server in development)."""
+def _run(app: Flask, host: str, port: int, workers: int) -> None:
     settings = _settings()
     db = database()
-    db.upgrade()
-    bind_host, bind_port = host or settings.host, port or settings.port
-    click.echo(f"Tracebook ({settings.env}) on http://{bind_host}:{bind_port}/")
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if settings.env == "development":
-        app.run(host=bind_host, port=bind_port, debug=True, use_reloader=False)
+        app.run(host=host, port=port, debug=True, use_reloader=False)
         return
     db.dispose()  # each worker opens its own connections after the fork
     _Gunicorn(
         app,
         {
-            "bind": f"{bind_host}:{bind_port}",
-            "workers": settings.web_workers,
+            "bind": f"{host}:{port}",
+            "workers": workers,
             "accesslog": "-",
             "errorlog": "-",
             "loglevel": settings.log_level.lower(),
@@ -99,10 +178,46 @@ def serve(host: str | None, port: int | None) -> None:
     ).run()
 
 
+@click.command("serve")
+@click.option("--host", default=None, help="Address to listen on [default: TRACEBOOK_HOST or 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [default: TRACEBOOK_PORT or 8000].")
+@with_appcontext
+def serve(host: str | None, port: int | None) -> None:
+    """Migrate the database, then serve the tool (gunicorn; Flask's debug server in development)."""
+    settings = _settings()
+    database().upgrade()
+    with database().transaction() as session:
+        ToolKeyService(session, _now()).current()  # the tool's signing key exists from the first start
+        if settings.emulator:
+            register_emulator(session, settings, _now())
+    click.echo(f"Tracebook ({settings.env}) is serving {settings.base_url}/")
+    if settings.emulator:
+        click.echo(f"Open the LMS emulator to launch it: {settings.emulator_url}/")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    _run(app, host or settings.host, port or settings.port, settings.web_workers)
+
+
+@click.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8001, show_default=True, help="Port.")
+@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes.")
+@with_appcontext
+def emulator(host: str, port: int, workers: int) -> None:
+    """Serve the LMS emulator alone (its own process), e.g. to benchmark the tool against it.
+
+    Set TRACEBOOK_EMULATOR_URL to the URL it is reached at, for this command and for the tool.
+    """
+    from lms_plugin import create_emulator_app
+
+    database().upgrade()
+    settings = _settings()
+    click.echo(f"LMS emulator on {settings.emulator_url}/ for the tool at {settings.base_url}/")
+    _run(create_emulator_app(), host, port, workers)
+
+
 def init_app(app: Flask) -> None:
-    app.cli.add_command(db_group)
-    app.cli.add_command(content_group)
-    app.cli.add_command(serve)
+    for command in (db_group, content_group, platform_group, keys_group, serve, emulator):
+        app.cli.add_command(command)
 
 
 def _create_app_for_cli() -> Flask:

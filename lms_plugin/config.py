@@ -39,6 +39,11 @@ class Settings:
     port: int
     web_workers: int
     log_level: str
+    base_url: str
+    lti_leeway: int
+    session_lifetime: int
+    emulator: bool
+    emulator_url: str
 
     @property
     def is_production(self) -> bool:
@@ -74,11 +79,33 @@ class _SettingsSchema(Schema):
         load_default=2, validate=validate.Range(min=1, max=64, error="must be from 1 to 64"), data_key="WEB_WORKERS"
     )
     log_level = fields.String(load_default="INFO", validate=validate.OneOf(LOG_LEVELS), data_key="LOG_LEVEL")
+    base_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"}, data_key="BASE_URL")
+    lti_leeway = fields.Integer(
+        load_default=60,
+        validate=validate.Range(min=0, max=600, error="must be from 0 to 600 seconds"),
+        data_key="LTI_LEEWAY",
+    )
+    session_lifetime = fields.Integer(
+        load_default=4 * 3600,
+        validate=validate.Range(min=60, max=7 * 86400, error="must be from 60 seconds to 7 days"),
+        data_key="SESSION_LIFETIME",
+    )
+    emulator = fields.Boolean(load_default=None, data_key="EMULATOR")
+    emulator_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"}, data_key="EMULATOR_URL")
 
     @validates_schema
-    def _production_needs_a_secret(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("env") == "production" and not data.get("secret_key"):
-            raise ValidationError("must be set in production (a random string of 32+ characters)", "SECRET_KEY")
+    def _production_rules(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("env") != "production":
+            return
+        errors = {}
+        if not data.get("secret_key"):
+            errors["SECRET_KEY"] = ["must be set in production (a random string of 32+ characters)"]
+        if data.get("emulator"):
+            errors["EMULATOR"] = ["the LMS emulator cannot run in production"]
+        if not data.get("base_url"):
+            errors["BASE_URL"] = ["must be set in production (the https URL LMSs reach the tool at)"]
+        if errors:
+            raise ValidationError(errors)
 
 
 def _messages(error: ValidationError, raw: Mapping[str, Any]) -> list[str]:
@@ -127,6 +154,10 @@ def load_settings(
     database_url = data["database_url"] or f"sqlite:///{data_dir / 'tracebook.sqlite3'}"
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    base_url = (data["base_url"] or f"http://{data['host']}:{data['port']}").rstrip("/")
+    emulator = data["emulator"] if data["emulator"] is not None else data["env"] != "production"
+    # The emulator answers on another host name than the tool, so a launch is cross-site as in a real LMS.
+    emulator_url = (data["emulator_url"] or f"http://localhost:{data['port']}/emulator").rstrip("/")
     return Settings(
         env=data["env"],
         data_dir=data_dir,
@@ -136,4 +167,9 @@ def load_settings(
         port=data["port"],
         web_workers=data["web_workers"],
         log_level=data["log_level"],
+        base_url=base_url,
+        lti_leeway=data["lti_leeway"],
+        session_lifetime=data["session_lifetime"],
+        emulator=emulator,
+        emulator_url=emulator_url,
     )

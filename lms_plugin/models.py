@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -138,3 +139,119 @@ class AnswerRow(Base):
     revision: Mapped[int] = mapped_column(Integer)
     correct: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[datetime]
+
+
+class Platform(Base):
+    """An LMS registration. Keyed by issuer and client id: hosted Canvas uses one issuer for every customer."""
+
+    __tablename__ = "platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    auth_login_url: Mapped[str] = mapped_column(String(1024))
+    auth_token_url: Mapped[str] = mapped_column(String(1024))
+    key_set_url: Mapped[str] = mapped_column(String(1024))
+    # The platform's JWKS as last fetched, shared by every web process until it expires.
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    jwks_fetched_at: Mapped[datetime | None]
+    jwks_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"), index=True)
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    # A deployment first seen in a launch is recorded inactive until an admin activates it.
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class ToolKey(Base):
+    """The tool's own LTI signing keys; a retired key stays published until tokens signed with it expire."""
+
+    __tablename__ = "tool_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
+    published_until: Mapped[datetime | None]
+
+
+class OidcLogin(Base):
+    """One OIDC login initiation: the state and nonce it issued, consumed by the one launch that answers it."""
+
+    __tablename__ = "oidc_logins"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    target_link_uri: Mapped[str] = mapped_column(String(2048))
+    storage_target: Mapped[str | None] = mapped_column(String(255))
+    new_window: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # Which way the browser proved it started this login: platform-storage, cookie or new-window.
+    state_check: Mapped[str | None] = mapped_column(String(32))
+
+
+class Placement(Base):
+    """A resource link: where the tool is placed in a course, and what it shows there."""
+
+    __tablename__ = "placements"
+    __table_args__ = (UniqueConstraint("course_id", "resource_link_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    unit: Mapped[str] = mapped_column(String(64))  # "module" or a unit id: lesson-1, quiz-1, lab-1, module-test
+    title: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class LaunchSession(Base):
+    """The tool's session after a launch, referenced by a signed token rather than a cookie."""
+
+    __tablename__ = "launch_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placements.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("module_records.id", ondelete="CASCADE"))
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)  # the LaunchContext, as mapped at the edge
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class UrlTicket(Base):
+    """A short-lived, single-use token for URLs a page cannot add a header to (server-sent events, downloads)."""
+
+    __tablename__ = "url_tickets"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("launch_sessions.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class EmulatorKey(Base):
+    """The built-in LMS emulator's own signing keys (it is a platform, separate from the tool)."""
+
+    __tablename__ = "emulator_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean)

@@ -75,8 +75,8 @@ def _free_port() -> int:
 def test_serve_migrates_and_serves_under_gunicorn(env: dict[str, str], tmp_path: Path) -> None:
     port = _free_port()
     server = subprocess.Popen(
-        [TRACEBOOK, "serve", "--port", str(port)],
-        env={**os.environ, **env, "TRACEBOOK_WEB_WORKERS": "1"},
+        [TRACEBOOK, "serve"],
+        env={**os.environ, **env, "TRACEBOOK_WEB_WORKERS": "1", "TRACEBOOK_PORT": str(port)},
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -87,7 +87,7 @@ def test_serve_migrates_and_serves_under_gunicorn(env: dict[str, str], tmp_path:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not body:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/preview/", timeout=2) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
                     body = response.read().decode()
             except OSError:
                 time.sleep(0.1)  # waiting for the server's socket, not for a timer in our code
@@ -96,3 +96,4 @@ def test_serve_migrates_and_serves_under_gunicorn(env: dict[str, str], tmp_path:
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert "Booting worker" in output  # gunicorn, not the development server
+    assert f"Open the LMS emulator to launch it: http://localhost:{port}/emulator/" in output

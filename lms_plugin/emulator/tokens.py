@@ -1,0 +1,76 @@
+"""The id_token a platform sends for a resource-link launch (LTI Core 1.3 §5.3), signed with RS256."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+from lms_plugin.emulator.platforms import (
+    COURSE_ID,
+    COURSE_LABEL,
+    COURSE_TITLE,
+    EmulatedPlacement,
+    EmulatedPlatform,
+    Person,
+)
+from lms_plugin.lti import claims
+from lms_plugin.lti.context import UNIT_PARAMETER
+from lms_plugin.lti.keys import SigningKey
+
+TOKEN_LIFETIME = timedelta(minutes=5)
+
+
+def resource_link_claims(
+    platform: EmulatedPlatform,
+    *,
+    emulator_url: str,
+    tool_url: str,
+    person: Person,
+    placement: EmulatedPlacement,
+    nonce: str,
+    now: datetime,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "iss": platform.issuer(emulator_url),
+        "aud": platform.client_id,
+        "azp": platform.client_id,
+        "sub": f"{platform.mode}-user-{person.id}",
+        "iat": int(now.timestamp()),
+        "exp": int((now + TOKEN_LIFETIME).timestamp()),
+        "nonce": nonce,
+        "name": person.name,
+        "given_name": person.given_name,
+        "family_name": person.family_name,
+        claims.MESSAGE_TYPE: claims.RESOURCE_LINK_REQUEST,
+        claims.VERSION: claims.LTI_VERSION,
+        claims.DEPLOYMENT_ID: platform.deployment_id,
+        claims.TARGET_LINK_URI: f"{tool_url}/lti/launch",
+        claims.RESOURCE_LINK: {"id": f"{platform.mode}-{placement.resource_link_id}", "title": placement.title},
+        claims.ROLES: list(person.roles),
+        claims.CONTEXT: {
+            "id": f"{platform.mode}-{COURSE_ID}",
+            "label": COURSE_LABEL,
+            "title": COURSE_TITLE,
+            "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
+        },
+        claims.TOOL_PLATFORM: {
+            "guid": f"{platform.mode}-emulator",
+            "name": platform.name,
+            "product_family_code": platform.product_family_code,
+            "version": "emulated",
+        },
+        claims.LAUNCH_PRESENTATION: {"document_target": "iframe", "locale": "en"},
+        claims.CUSTOM: {UNIT_PARAMETER: placement.unit},
+    }
+    if person.email:
+        payload["email"] = person.email
+    return payload
+
+
+def sign(payload: dict[str, Any], key: SigningKey) -> str:
+    return jwt.encode(payload, key.private_pem, algorithm="RS256", headers={"kid": key.kid, "typ": "JWT"})
+
+
+def nonce() -> str:
+    return uuid.uuid4().hex
