@@ -170,6 +170,8 @@ def _run(app: Flask, host: str, port: int, workers: int) -> None:
         {
             "bind": f"{host}:{port}",
             "workers": workers,
+            # Threads keep a worker responsive while it waits on the network (a platform's key set, an LRS).
+            "threads": 4,
             "accesslog": "-",
             "errorlog": "-",
             "loglevel": settings.log_level.lower(),

@@ -11,7 +11,7 @@ log = logging.getLogger(__name__)
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return request.is_json or request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
 def _render(status: int, title: str, message: str) -> tuple[Response | str, int]:

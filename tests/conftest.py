@@ -6,6 +6,8 @@ this run (admin URL from ``TRACEBOOK_TEST_POSTGRES_URL``, default the local serv
 """
 
 import os
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,10 +18,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from psycopg import sql
+from werkzeug.serving import make_server
 
 from content import Module, load_default_module
 from lms_plugin import create_app
 from lms_plugin.db import Database, database
+from lms_plugin.emulator.registration import register_emulator
 
 POSTGRES_ADMIN_URL = os.environ.get("TRACEBOOK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 USE_POSTGRES = os.environ.get("TRACEBOOK_TEST_DATABASE", "sqlite") == "postgresql"
@@ -70,14 +74,47 @@ def clock() -> FrozenClock:
     return FrozenClock()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[Flask]:
-    app = create_app({"ENV": "test", "DATABASE_URL": database_url, "DATA_DIR": str(tmp_path / "data")})
+def port() -> int:
+    """The port the app answers on when served live: the tool as 127.0.0.1, the emulator as localhost."""
+    return free_port()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, clock: FrozenClock, port: int) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "ENV": "test",
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(tmp_path / "data"),
+            "BASE_URL": f"http://127.0.0.1:{port}",
+            "EMULATOR_URL": f"http://localhost:{port}/emulator",
+        }
+    )
     app.extensions["tracebook.clock"] = clock
     with app.app_context():
         database().upgrade()
+        with database().transaction() as session:
+            register_emulator(session, app.config["TRACEBOOK"], clock.now())
     yield app
     app.extensions["tracebook.db"].dispose()
+
+
+@pytest.fixture
+def live_server(app: Flask, port: int) -> Iterator[str]:
+    """The app served over real HTTP on loopback (the tool fetches the emulator's keys through it)."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join()
 
 
 @pytest.fixture

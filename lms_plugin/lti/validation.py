@@ -85,6 +85,13 @@ class ToolMessageLaunch(MessageLaunch):  # type: ignore[misc]
             self._registration = None
         platform = self.tool_conf.platform
         if self._registration is None or platform is None or platform.client_id != client_id:
+            ours = [a for a in audiences if a != client_id and self.tool_conf.find_platform(body["iss"], str(a))]
+            if ours:
+                raise LaunchRefusedError(
+                    f"The token was issued to another client ('azp' is {azp}), not to this tool ({ours[0]}).",
+                    ASK_PLATFORM,
+                    status=403,
+                )
             raise LaunchRefusedError(
                 f"Unknown platform: issuer {body['iss']} with client id {client_id} is not registered with this tool.",
                 ADD_PLATFORM,
