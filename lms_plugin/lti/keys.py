@@ -64,6 +64,7 @@ class ToolKeyService:
         return SigningKey(kid=key.kid, private_pem=key.private_pem)
 
     def jwks(self) -> dict[str, Any]:
+        self.current()  # the first start may be this request
         keys = self.session.scalars(
             select(ToolKey)
             .where(or_(ToolKey.published_until.is_(None), ToolKey.published_until > self.now))

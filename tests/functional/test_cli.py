@@ -97,3 +97,55 @@ def test_serve_migrates_and_serves_under_gunicorn(env: dict[str, str], tmp_path:
         output = server.communicate(timeout=30)[0]
     assert "Booting worker" in output  # gunicorn, not the development server
     assert f"Open the LMS emulator to launch it: http://localhost:{port}/emulator/" in output
+
+
+def test_platform_commands_register_list_activate_and_remove(env: dict[str, str], tmp_path: Path) -> None:
+    assert _run("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    add = _run(
+        "platform", "add", "--issuer", "https://canvas.instructure.com", "--client-id", "10000000000001",
+        "--auth-login-url", "https://sso.canvaslms.com/api/lti/authorize_redirect",
+        "--auth-token-url", "https://sso.canvaslms.com/login/oauth2/token",
+        "--key-set-url", "https://sso.canvaslms.com/api/lti/security/jwks",
+        "--deployment-id", "1:abc", "--name", "Example University Canvas",
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert add.returncode == 0, add.stderr
+    activate = _run(
+        "platform", "deactivate", "--issuer", "https://canvas.instructure.com", "--client-id", "10000000000001",
+        "--deployment-id", "1:abc", env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert activate.stdout.strip() == "Deployment 1:abc of https://canvas.instructure.com is now inactive."
+
+    listed = _run("platform", "list", env=env, cwd=tmp_path).stdout
+    assert "Example University Canvas" in listed
+    assert "client id: 10000000000001" in listed
+    assert "deployment 1:abc: inactive" in listed
+
+    missing = _run("platform", "remove", "--issuer", "https://x.example", "--client-id", "1", env=env, cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "No platform is registered with issuer https://x.example and client id 1." in missing.stderr
+    removed = _run(
+        "platform", "remove", "--issuer", "https://canvas.instructure.com", "--client-id", "10000000000001",
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert removed.returncode == 0
+    assert "No platforms are registered" in _run("platform", "list", env=env, cwd=tmp_path).stdout
+
+
+def test_key_rotation_keeps_the_previous_key_published(env: dict[str, str], tmp_path: Path, database_url: str) -> None:
+    from lms_plugin import create_app
+
+    assert _run("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    app = create_app({"DATABASE_URL": database_url, "DATA_DIR": env["TRACEBOOK_DATA_DIR"], "ENV": "test"})
+    first = app.test_client().get("/lti/jwks.json").get_json()["keys"]
+    rotated = _run("keys", "rotate", env=env, cwd=tmp_path)
+    assert rotated.returncode == 0, rotated.stderr
+    second = app.test_client().get("/lti/jwks.json").get_json()["keys"]
+    app.extensions["tracebook.db"].dispose()
+
+    assert len(first) == 1
+    assert len(second) == 2
+    assert second[1]["kid"] == first[0]["kid"]
+    assert rotated.stdout.strip() == f"The tool now signs with key {second[0]['kid']}."
+    assert {k["alg"] for k in second} == {"RS256"}
+    assert all("d" not in k for k in second)  # public halves only
