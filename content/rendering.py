@@ -1,5 +1,6 @@
 """The one HTML rendering of a lesson that every channel (LTI pages, SCORM/cmi5 packages) embeds."""
 
+import functools
 from html import escape
 
 from content.markdown import render_markdown
@@ -10,6 +11,7 @@ def lesson_kicker(module: Module, lesson: Lesson) -> str:
     return f"Module {module.number} · Lesson {lesson.number}"
 
 
+@functools.lru_cache(maxsize=64)
 def render_lesson_html(module: Module, lesson: Lesson) -> str:
     """The lesson as an ``<article>``: kicker, title, tagline, opening question, then the body."""
     return (

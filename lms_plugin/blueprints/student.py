@@ -20,10 +20,10 @@ from content.rendering import lesson_kicker, render_lesson_html
 from lms_plugin import wiring
 from lms_plugin.lti.context import WHOLE_MODULE
 from lms_plugin.lti.sessions import SessionService, ToolSession
-from lms_plugin.models import ModuleRecord
 from lms_plugin.presenters import quiz_questions, review_questions, test_questions
 from lms_plugin.services.attempts import AttemptService
 from lms_plugin.services.progress import ProgressService
+from lms_plugin.services.records import RecordRef
 
 blueprint = Blueprint("student", __name__, url_prefix="/s")
 api = Blueprint("student_api", __name__, url_prefix="/api")
@@ -33,7 +33,7 @@ api = Blueprint("student_api", __name__, url_prefix="/api")
 class _Request:
     session: Session
     tool: ToolSession
-    record: ModuleRecord
+    record: RecordRef
 
     @property
     def attempts(self) -> AttemptService:
@@ -57,10 +57,7 @@ def _student() -> Iterator[_Request]:
         token = _token()
         tool = SessionService(session, wiring.settings().secret_key, wiring.clock().now()).resolve(token)
         g.token = token
-        record = session.get(ModuleRecord, tool.record_id)
-        if record is None:
-            abort(404, description="Your work in this course was removed. Open the activity again from your course.")
-        yield _Request(session, tool, record)
+        yield _Request(session, tool, RecordRef(tool.record_id, tool.learner_id))
 
 
 def student_url(endpoint: str, **values: object) -> str:

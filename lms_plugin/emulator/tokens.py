@@ -16,7 +16,7 @@ from lms_plugin.emulator.platforms import (
 )
 from lms_plugin.lti import claims
 from lms_plugin.lti.context import UNIT_PARAMETER
-from lms_plugin.lti.keys import SigningKey
+from lms_plugin.lti.keys import SigningKey, private_key
 
 TOKEN_LIFETIME = timedelta(minutes=5)
 
@@ -69,7 +69,7 @@ def resource_link_claims(
 
 
 def sign(payload: dict[str, Any], key: SigningKey) -> str:
-    return jwt.encode(payload, key.private_pem, algorithm="RS256", headers={"kid": key.kid, "typ": "JWT"})
+    return jwt.encode(payload, private_key(key.private_pem), algorithm="RS256", headers={"kid": key.kid, "typ": "JWT"})
 
 
 def nonce() -> str:

@@ -1,6 +1,7 @@
 """The tool's own RSA signing keys (LTI Security Framework §6): generated on first start, kept in the
 database, rotated on demand. A retired key stays in the JWKS until every token it signed has expired."""
 
+import functools
 import json
 import secrets
 from dataclasses import dataclass
@@ -23,6 +24,15 @@ RETIRED_KEY_PUBLISHED_FOR = timedelta(days=1)
 class SigningKey:
     kid: str
     private_pem: str
+
+
+@functools.lru_cache(maxsize=32)
+def private_key(pem: str) -> rsa.RSAPrivateKey:
+    """The loaded key: loading a PEM validates the RSA key, which costs tens of milliseconds each time."""
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TypeError("not an RSA private key")
+    return key
 
 
 def new_rsa_key() -> tuple[str, dict[str, Any]]:

@@ -16,7 +16,8 @@ from assessments.errors import AssessmentError
 from assessments.scoring import Result, result
 from content.model import Assessment, AssessmentKind, Module
 from lms_plugin.clock import Clock
-from lms_plugin.models import AnswerRow, AttemptRow, ModuleRecord
+from lms_plugin.models import AnswerRow, AttemptRow
+from lms_plugin.services.records import RecordKey
 
 
 class UnknownAssessmentError(AssessmentError):
@@ -81,7 +82,7 @@ class AttemptService:
         # Lesson quizzes can be retaken freely; the module test has the module's attempt limit.
         return self.module.settings.test_attempts if assessment.kind is AssessmentKind.TEST else None
 
-    def history(self, record: ModuleRecord, assessment_id: str) -> list[Attempt]:
+    def history(self, record: RecordKey, assessment_id: str) -> list[Attempt]:
         rows = self.session.scalars(
             select(AttemptRow)
             .where(AttemptRow.record_id == record.id, AttemptRow.assessment_id == assessment_id)
@@ -90,7 +91,7 @@ class AttemptService:
         answers = self.session.scalars(select(AnswerRow).where(AnswerRow.attempt_id.in_([r.id for r in rows]))).all()
         return [_to_domain(row, [a for a in answers if a.attempt_id == row.id]) for row in rows]
 
-    def resume_or_start(self, record: ModuleRecord, assessment_id: str) -> Attempt:
+    def resume_or_start(self, record: RecordKey, assessment_id: str) -> Attempt:
         assessment = self._assessment(assessment_id)
         history = self.history(record, assessment_id)
         attempt = resume_or_start(
@@ -119,7 +120,7 @@ class AttemptService:
             self.session.flush()
         return attempt
 
-    def _locked(self, record: ModuleRecord, attempt_id: str) -> tuple[AttemptRow, Attempt, Assessment]:
+    def _locked(self, record: RecordKey, attempt_id: str) -> tuple[AttemptRow, Attempt, Assessment]:
         # Row lock (PostgreSQL) so two concurrent answers cannot both take the same revision number.
         row = self.session.scalar(
             select(AttemptRow).where(AttemptRow.id == attempt_id, AttemptRow.record_id == record.id).with_for_update()
@@ -137,7 +138,7 @@ class AttemptService:
         row.passed = outcome.passed
         return outcome
 
-    def answer(self, record: ModuleRecord, attempt_id: str, question_id: str, option_id: str) -> AnswerOutcome:
+    def answer(self, record: RecordKey, attempt_id: str, question_id: str, option_id: str) -> AnswerOutcome:
         row, attempt, assessment = self._locked(record, attempt_id)
         outcome = record_answer(attempt, assessment, question_id, option_id, self.clock.now())
         answer = outcome.answer
@@ -157,7 +158,7 @@ class AttemptService:
         self.session.flush()
         return outcome
 
-    def submit(self, record: ModuleRecord, attempt_id: str) -> Submission:
+    def submit(self, record: RecordKey, attempt_id: str) -> Submission:
         row, attempt, assessment = self._locked(record, attempt_id)
         submitted = submit(attempt, assessment, self.clock.now())
         outcome = self._store_submission(row, submitted, assessment)

@@ -102,6 +102,11 @@ class LaunchService:
             )
 
     def launch(self, form: Mapping[str, str], cookies: Mapping[str, str]) -> CompletedLaunch | StorageCheck:
+        # One flush at the end writes the spent login with its outcome, instead of an UPDATE per change.
+        with self.session.no_autoflush:
+            return self._launch(form, cookies)
+
+    def _launch(self, form: Mapping[str, str], cookies: Mapping[str, str]) -> CompletedLaunch | StorageCheck:
         if not form.get("id_token"):
             raise LaunchRefusedError(
                 "This is not an LTI launch: the request carries no id_token.", "Start the activity from your course."

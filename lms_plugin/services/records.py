@@ -1,12 +1,29 @@
 """Whose data: find or create the learner, the course and their module record for a launch."""
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms_plugin.clock import Clock
 from lms_plugin.models import Course, Learner, ModuleRecord
+
+
+class RecordKey(Protocol):
+    """What services need of a module record: its id and its learner (a ModuleRecord row or a RecordRef)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def learner_id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    id: int
+    learner_id: int
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 (function () {
   "use strict";
   var STORAGE_TIMEOUT_MS = 3000;
+  // A platform storage frame that is still loading drops messages (its listener is not there yet), so a
+  // request is sent again until it is answered; put_data and get_data are safe to repeat.
+  var STORAGE_RESEND_MS = 200;
 
   function status(text) {
     var el = document.getElementById("lti-login-status");
@@ -19,19 +22,25 @@
       var frame = storageFrame(target);
       if (!frame || window.parent === window) { reject(new Error("no platform storage frame")); return; }
       var id = "tb-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
+      var message = { subject: subject, message_id: id };
+      Object.keys(fields).forEach(function (k) { message[k] = fields[k]; });
+      function send() { frame.postMessage(message, origin); }
       var timer = setTimeout(function () { cleanup(); reject(new Error("platform storage did not answer")); },
                              STORAGE_TIMEOUT_MS);
+      var resend = setInterval(send, STORAGE_RESEND_MS);
       function onMessage(event) {
         var data = event.data || {};
         if (event.origin !== origin || data.message_id !== id || data.subject !== subject + ".response") { return; }
         cleanup();
         if (data.error) { reject(new Error(data.error.message || data.error.code)); } else { resolve(data); }
       }
-      function cleanup() { clearTimeout(timer); window.removeEventListener("message", onMessage); }
+      function cleanup() {
+        clearTimeout(timer);
+        clearInterval(resend);
+        window.removeEventListener("message", onMessage);
+      }
       window.addEventListener("message", onMessage);
-      var message = { subject: subject, message_id: id };
-      Object.keys(fields).forEach(function (k) { message[k] = fields[k]; });
-      frame.postMessage(message, origin);
+      send();
     });
   }
 
