@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test fresh-venv lint postgres
+.PHONY: run test fresh-venv test-tools lint postgres
 
 run: $(VENV)/.installed
 	$(BIN)/tracebook serve
@@ -19,6 +19,13 @@ fresh-venv:
 	rm -rf $(VENV)
 	$(MAKE) --no-print-directory $(VENV)/.installed
 
+# The browser tests' tools: Debian's Chromium, which Playwright drives (Playwright's own browser download is
+# not used), and the npm packages in package.json (axe-core), rebuilt from the lock file on every run like .venv.
+test-tools:
+	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	rm -rf node_modules
+	npm ci --no-audit --no-fund
+
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -28,6 +35,6 @@ postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@pg_isready -h 127.0.0.1 -p 5432
 
-test: fresh-venv lint postgres
+test: fresh-venv test-tools lint postgres
 	$(BIN)/pytest
 	TRACEBOOK_TEST_DATABASE=postgresql $(BIN)/pytest tests/functional

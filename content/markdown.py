@@ -25,13 +25,19 @@ class CodeBlock:
 
 
 def _box_renderer(kind: str) -> Any:
-    def render(self: Any, tokens: Sequence[Token], idx: int, _options: Any, _env: Any) -> str:
+    def render(self: Any, tokens: Sequence[Token], idx: int, _options: Any, env: Any) -> str:
         token = tokens[idx]
         if token.nesting == -1:
             return "</aside>\n"
         title = token.info.strip()[len(kind) :].strip()
         heading = f'<p class="box-title">{escape(title)}</p>\n' if title else ""
-        return f'<aside class="box box-{kind}" aria-label="{escape(title or kind)}">\n{heading}'
+        # Landmarks need distinct names for screen readers: the second "Editor's note" becomes "Editor's note 2".
+        seen = env.setdefault("box_labels", {})
+        label = title or kind
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label = f"{label} {seen[label]}"
+        return f'<aside class="box box-{kind}" aria-label="{escape(label)}">\n{heading}'
 
     return render
 
@@ -67,7 +73,7 @@ _MD = _parser()
 
 
 def render_markdown(text: str) -> str:
-    return str(_MD.render(text))
+    return str(_MD.render(text, {}))
 
 
 def code_blocks(text: str, language: str | None = None) -> Iterator[CodeBlock]:

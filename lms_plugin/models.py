@@ -154,8 +154,9 @@ class Platform(Base):
     auth_login_url: Mapped[str] = mapped_column(String(1024))
     auth_token_url: Mapped[str] = mapped_column(String(1024))
     key_set_url: Mapped[str] = mapped_column(String(1024))
-    # The platform's JWKS as last fetched, shared by every web process until it expires.
-    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The platform's JWKS as last fetched, shared by every web process until it expires. Deferred: each
+    # process keeps the parsed keys in memory and reads this only when jwks_fetched_at says it changed.
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     jwks_fetched_at: Mapped[datetime | None]
     jwks_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -101,7 +101,8 @@ class PlatformKeys:
 
     def key_for(self, platform: Platform, kid: str, now: datetime) -> jwt.PyJWK:
         """The key, fetching the key set when it is missing, expired, or lacks this kid. Updates ``platform``."""
-        fresh = platform.jwks is not None and platform.jwks_expires_at is not None and platform.jwks_expires_at > now
+        # Decided on the timestamps alone: reading ``jwks`` itself would load the deferred column every time.
+        fresh = platform.jwks_expires_at is not None and platform.jwks_expires_at > now
         if not fresh:
             self._refresh(platform, now)
         key = self._keys(platform).get(kid)
