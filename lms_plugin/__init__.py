@@ -10,6 +10,7 @@ from content import load_default_module
 from lms_plugin.clock import SystemClock
 from lms_plugin.config import Settings, load_settings
 from lms_plugin.db import Database
+from lms_plugin.lti.platform_directory import PlatformDirectory
 from lms_plugin.lti.platform_keys import HttpKeySetFetcher, PlatformKeys
 
 
@@ -35,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app factory. ``config`` overrides settings by name without the prefix, e.g. ``{"DATABASE_URL": …}``."""
     app, settings = _base_app(config)
     app.extensions["tracebook.platform_keys"] = PlatformKeys(HttpKeySetFetcher())
+    app.extensions["tracebook.platform_directory"] = PlatformDirectory()
 
     from lms_plugin.blueprints import lti, student
 

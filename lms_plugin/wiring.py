@@ -12,6 +12,7 @@ from lms_plugin.clock import Clock
 from lms_plugin.config import Settings
 from lms_plugin.db import database
 from lms_plugin.lti.errors import LaunchRefusedError
+from lms_plugin.lti.platform_directory import PlatformDirectory
 from lms_plugin.lti.platform_keys import PlatformKeys
 
 T = TypeVar("T")
@@ -29,6 +30,11 @@ def clock() -> Clock:
 
 def module() -> Module:
     value: Module = current_app.extensions["tracebook.module"]
+    return value
+
+
+def platform_directory() -> PlatformDirectory:
+    value: PlatformDirectory = current_app.extensions["tracebook.platform_directory"]
     return value
 
 

@@ -26,7 +26,9 @@ def login() -> Response:
         new_window=params.get("tracebook_window") == "new",
     )
     start = wiring.committing_refusal(
-        lambda session: LoginService(session, wiring.settings().base_url, wiring.clock().now()).start(login_request)
+        lambda session: LoginService(
+            session, wiring.platform_directory(), wiring.settings().base_url, wiring.clock().now()
+        ).start(login_request)
     )
     new_window_url = url_for("lti.login", **login_request.params(), tracebook_window="new")
     response = make_response(
@@ -49,7 +51,9 @@ def login() -> Response:
 
 
 def _launch_service(session):  # type: ignore[no-untyped-def]
-    return LaunchService(session, wiring.settings(), wiring.clock(), wiring.platform_keys(), wiring.module())
+    return LaunchService(
+        session, wiring.settings(), wiring.clock(), wiring.platform_keys(), wiring.platform_directory(), wiring.module()
+    )
 
 
 @blueprint.post("/launch")

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms_plugin.lti.errors import LaunchRefusedError
+from lms_plugin.lti.platform_directory import PlatformDirectory, PlatformInfo
 from lms_plugin.lti.validation import ADD_PLATFORM
-from lms_plugin.models import OidcLogin, Platform
+from lms_plugin.models import OidcLogin
 
 STATE_COOKIE_PREFIX = "tb_state_"
 LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id")
@@ -49,16 +49,18 @@ def origin_of(url: str) -> str:
 
 
 class LoginService:
-    def __init__(self, session: Session, base_url: str, now: datetime) -> None:
+    def __init__(self, session: Session, directory: PlatformDirectory, base_url: str, now: datetime) -> None:
         self.session = session
+        self.directory = directory
         self.base_url = base_url
         self.now = now
 
-    def _platform(self, request: LoginRequest) -> Platform:
-        query = select(Platform).where(Platform.issuer == request.iss)
+    def _platform(self, request: LoginRequest) -> PlatformInfo:
         if request.client_id:
-            query = query.where(Platform.client_id == request.client_id)
-        platforms = self.session.scalars(query).all()
+            found = self.directory.find(self.session, request.iss, request.client_id, self.now)
+            platforms = [found] if found else []
+        else:
+            platforms = self.directory.for_issuer(self.session, request.iss)
         if len(platforms) == 1:
             return platforms[0]
         if not platforms:

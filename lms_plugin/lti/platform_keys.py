@@ -1,5 +1,5 @@
-"""Platform public keys (LTI Security Framework §6.3): fetched from the platform's JWKS URL, cached in the
-database for every web process (honouring the response's cache headers), parsed once per process, and
+"""Platform public keys (LTI Security Framework §6.3): fetched from the platform's JWKS URL, shared by every
+web process through the database (honouring the response's cache headers), parsed once per process, and
 re-fetched once when a token names a key id we have not seen — which is how platforms rotate keys."""
 
 import re
@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 import jwt
 import requests
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from lms_plugin.lti.errors import LaunchRefusedError
 from lms_plugin.models import Platform
@@ -20,6 +22,7 @@ LONGEST_MAX_AGE = timedelta(days=1)
 # An unknown kid triggers a fetch, but not more often than this, so forged kids cannot hammer the platform.
 REFETCH_INTERVAL = timedelta(seconds=5)
 FETCH_TIMEOUT = 5.0
+CHECK_KEY_SET_URL = "Check the platform's key set URL with: tracebook platform list"
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,23 @@ class FetchedKeySet:
     max_age: timedelta
 
 
+@dataclass(frozen=True)
+class StoredKeySet:
+    jwks: dict[str, Any]
+    fetched_at: datetime
+    expires_at: datetime
+
+
 class KeySetFetcher(Protocol):
     def fetch(self, url: str, now: datetime) -> FetchedKeySet: ...
+
+
+class KeySetStore(Protocol):
+    """Where fetched key sets are shared between processes."""
+
+    def load(self, platform_id: int) -> StoredKeySet | None: ...
+
+    def save(self, platform_id: int, keys: StoredKeySet) -> None: ...
 
 
 def _max_age(headers: Any, now: datetime) -> timedelta:
@@ -59,15 +77,48 @@ class HttpKeySetFetcher:
             jwks = response.json()
         except (requests.RequestException, ValueError) as error:
             raise LaunchRefusedError(
-                f"The platform's public keys could not be fetched from {url} ({error}).",
-                "Check the platform's key set URL with: tracebook platform list",
+                f"The platform's public keys could not be fetched from {url} ({error}).", CHECK_KEY_SET_URL
             ) from error
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-            raise LaunchRefusedError(
-                f"The platform's key set at {url} is not a JSON Web Key Set.",
-                "Check the platform's key set URL with: tracebook platform list",
-            )
+            raise LaunchRefusedError(f"The platform's key set at {url} is not a JSON Web Key Set.", CHECK_KEY_SET_URL)
         return FetchedKeySet(jwks=jwks, max_age=_max_age(response.headers, now))
+
+
+class DatabaseKeySetStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def load(self, platform_id: int) -> StoredKeySet | None:
+        row = self.session.execute(
+            select(Platform.jwks, Platform.jwks_fetched_at, Platform.jwks_expires_at).where(Platform.id == platform_id)
+        ).one_or_none()
+        if row is None or row.jwks is None or row.jwks_fetched_at is None or row.jwks_expires_at is None:
+            return None
+        return StoredKeySet(row.jwks, row.jwks_fetched_at, row.jwks_expires_at)
+
+    def save(self, platform_id: int, keys: StoredKeySet) -> None:
+        self.session.execute(
+            update(Platform)
+            .where(Platform.id == platform_id)
+            .values(jwks=keys.jwks, jwks_fetched_at=keys.fetched_at, jwks_expires_at=keys.expires_at)
+        )
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    fetched_at: datetime
+    expires_at: datetime
+    keys: dict[str, jwt.PyJWK]
+
+
+def _parse(stored: StoredKeySet) -> _Parsed:
+    keys = {}
+    for jwk in stored.jwks.get("keys", []):
+        try:
+            keys[str(jwk["kid"])] = jwt.PyJWK(jwk)
+        except (KeyError, TypeError, jwt.PyJWKError):
+            continue  # a key we cannot use is skipped, not fatal
+    return _Parsed(stored.fetched_at, stored.expires_at, keys)
 
 
 class PlatformKeys:
@@ -75,45 +126,35 @@ class PlatformKeys:
 
     def __init__(self, fetcher: KeySetFetcher) -> None:
         self.fetcher = fetcher
-        self._parsed: dict[tuple[int, datetime | None], dict[str, jwt.PyJWK]] = {}
+        self._parsed: dict[int, _Parsed] = {}
         self._lock = threading.Lock()
 
-    def _keys(self, platform: Platform) -> dict[str, jwt.PyJWK]:
-        cache_key = (platform.id, platform.jwks_fetched_at)
+    def _remember(self, platform_id: int, stored: StoredKeySet) -> _Parsed:
+        parsed = _parse(stored)
         with self._lock:
-            parsed = self._parsed.get(cache_key)
-            if parsed is None:
-                parsed = {}
-                for jwk in (platform.jwks or {}).get("keys", []):
-                    try:
-                        parsed[str(jwk["kid"])] = jwt.PyJWK(jwk)
-                    except (KeyError, jwt.PyJWKError):
-                        continue  # a key we cannot use is skipped, not fatal
-                self._parsed = {k: v for k, v in self._parsed.items() if k[0] != platform.id}
-                self._parsed[cache_key] = parsed
-            return parsed
+            self._parsed[platform_id] = parsed
+        return parsed
 
-    def _refresh(self, platform: Platform, now: datetime) -> None:
-        fetched = self.fetcher.fetch(platform.key_set_url, now)
-        platform.jwks = fetched.jwks
-        platform.jwks_fetched_at = now
-        platform.jwks_expires_at = now + fetched.max_age
-
-    def key_for(self, platform: Platform, kid: str, now: datetime) -> jwt.PyJWK:
-        """The key, fetching the key set when it is missing, expired, or lacks this kid. Updates ``platform``."""
-        # Decided on the timestamps alone: reading ``jwks`` itself would load the deferred column every time.
-        fresh = platform.jwks_expires_at is not None and platform.jwks_expires_at > now
-        if not fresh:
-            self._refresh(platform, now)
-        key = self._keys(platform).get(kid)
-        recently = platform.jwks_fetched_at is not None and now - platform.jwks_fetched_at < REFETCH_INTERVAL
-        if key is None and fresh and not recently:
-            self._refresh(platform, now)
-            key = self._keys(platform).get(kid)
-        if key is None:
+    def key_for(self, platform_id: int, key_set_url: str, kid: str, now: datetime, store: KeySetStore) -> jwt.PyJWK:
+        with self._lock:
+            parsed = self._parsed.get(platform_id)
+        if parsed is not None and parsed.expires_at > now and kid in parsed.keys:
+            return parsed.keys[kid]
+        stored = store.load(platform_id)  # another process may have fetched newer keys
+        if stored is not None and (parsed is None or stored.fetched_at > parsed.fetched_at):
+            parsed = self._remember(platform_id, stored)
+        fresh = parsed is not None and parsed.expires_at > now
+        if parsed is not None and fresh and kid in parsed.keys:
+            return parsed.keys[kid]
+        if parsed is None or not fresh or now - parsed.fetched_at >= REFETCH_INTERVAL:
+            fetched = self.fetcher.fetch(key_set_url, now)
+            stored = StoredKeySet(fetched.jwks, now, now + fetched.max_age)
+            store.save(platform_id, stored)
+            parsed = self._remember(platform_id, stored)
+        if kid not in parsed.keys:
             raise LaunchRefusedError(
                 f"The token was signed with key '{kid}', which is not in the platform's key set.",
                 "If the platform rotated its keys, launch again in a few seconds; otherwise check the "
                 "platform's key set URL (tracebook platform list).",
             )
-        return key
+        return parsed.keys[kid]

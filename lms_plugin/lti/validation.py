@@ -16,9 +16,10 @@ from pylti1p3.message_launch import MessageLaunch
 
 from lms_plugin.lti import claims
 from lms_plugin.lti.errors import LaunchRefusedError
-from lms_plugin.lti.platform_keys import PlatformKeys
+from lms_plugin.lti.platform_directory import PlatformInfo
+from lms_plugin.lti.platform_keys import DatabaseKeySetStore, PlatformKeys
 from lms_plugin.lti.tool_config import DatabaseToolConf
-from lms_plugin.models import OidcLogin, Platform
+from lms_plugin.models import OidcLogin
 
 ADD_PLATFORM = (
     "An admin registers it with: tracebook platform add --issuer ISS --client-id ID --auth-login-url URL "
@@ -66,7 +67,7 @@ class ToolMessageLaunch(MessageLaunch):  # type: ignore[misc]
             raise LaunchRefusedError(f"The id_token is not a valid JWT: {error}", ASK_PLATFORM) from error
         return self._jwt["header"], self._jwt["body"]
 
-    def _platform(self, body: Mapping[str, Any]) -> tuple[Platform, str]:
+    def _platform(self, body: Mapping[str, Any]) -> tuple[PlatformInfo, str]:
         if not body.get("iss"):
             raise _missing("iss")
         audience = body.get("aud")
@@ -99,12 +100,13 @@ class ToolMessageLaunch(MessageLaunch):  # type: ignore[misc]
             )
         return platform, client_id
 
-    def _verify_signature(self, platform: Platform, client_id: str, now: datetime) -> dict[str, Any]:
+    def _verify_signature(self, platform: PlatformInfo, client_id: str, now: datetime) -> dict[str, Any]:
         header, _ = self._unverified()
         kid = header.get("kid")
         if not kid:
             raise LaunchRefusedError("The token's header names no key ('kid').", ASK_PLATFORM)
-        key = self.keys.key_for(platform, str(kid), now)
+        store = DatabaseKeySetStore(self.tool_conf.session)
+        key = self.keys.key_for(platform.id, platform.key_set_url, str(kid), now, store)
         try:
             return dict(
                 jwt.decode(
@@ -126,7 +128,7 @@ class ToolMessageLaunch(MessageLaunch):  # type: ignore[misc]
         except jwt.InvalidTokenError as error:
             raise LaunchRefusedError(f"The token is invalid: {error}.", ASK_PLATFORM) from error
 
-    def verify(self, login: OidcLogin, now: datetime, leeway: int) -> tuple[Platform, str, dict[str, Any]]:
+    def verify(self, login: OidcLogin, now: datetime, leeway: int) -> tuple[PlatformInfo, str, dict[str, Any]]:
         """Verify the launch against the login that issued its state; return the platform, client id and claims."""
         _, body = self._unverified()
         platform, client_id = self._platform(body)

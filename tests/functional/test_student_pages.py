@@ -208,3 +208,23 @@ def test_url_tickets_are_short_lived_and_single_use(app: Flask, token: str, cloc
     clock.advance(seconds=61)
     with app.app_context(), database().transaction() as session, pytest.raises(SessionExpiredError):
         SessionService(session, app.config["SECRET_KEY"], clock.now()).redeem_ticket(other, "download")
+
+
+def test_a_returning_learner_keeps_one_record_and_the_lms_latest_name(client: FlaskClient, app: Flask) -> None:
+    from lms_plugin.models import LaunchSession, Learner, ModuleRecord, Placement
+
+    assert launch_as(client, app).status_code == 303
+    assert launch_as(client, app).status_code == 303
+    assert launch_as(client, app, unit="quiz-1").status_code == 303  # another placement of the same module
+    assert launch_as(client, app, name="Ada L. Lovelace").status_code == 303
+    with app.app_context(), database().transaction() as session:
+        counts = {
+            m.__tablename__: session.scalar(select(func.count()).select_from(m))
+            for m in (Learner, ModuleRecord, Placement, LaunchSession)
+        }
+        learner = session.scalar(select(Learner))
+        assert learner is not None
+        assert learner.name == "Ada L. Lovelace"
+        units = set(session.scalars(select(Placement.unit)))
+    assert counts == {"learners": 1, "module_records": 1, "placements": 2, "launch_sessions": 4}
+    assert units == {"module", "quiz-1"}

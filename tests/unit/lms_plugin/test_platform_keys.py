@@ -7,8 +7,7 @@ import pytest
 
 from lms_plugin.lti.errors import LaunchRefusedError
 from lms_plugin.lti.keys import new_rsa_key
-from lms_plugin.lti.platform_keys import FetchedKeySet, PlatformKeys, _max_age
-from lms_plugin.models import Platform
+from lms_plugin.lti.platform_keys import FetchedKeySet, PlatformKeys, StoredKeySet, _max_age
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -25,8 +24,20 @@ class FakeKeySetFetcher:
         return FetchedKeySet({"keys": [self.jwks[k] for k in self.kids]}, self.max_age)
 
 
-def _platform() -> Platform:
-    return Platform(id=1, issuer="https://lms", client_id="c", key_set_url="https://lms/jwks")
+class InMemoryKeySetStore:
+    """The database's role: key sets shared by every process."""
+
+    def __init__(self) -> None:
+        self.saved: dict[int, StoredKeySet] = {}
+
+    def load(self, platform_id: int) -> StoredKeySet | None:
+        return self.saved.get(platform_id)
+
+    def save(self, platform_id: int, keys: StoredKeySet) -> None:
+        self.saved[platform_id] = keys
+
+
+URL = "https://lms.example/jwks"
 
 
 @pytest.mark.parametrize(
@@ -44,23 +55,30 @@ def test_cache_headers_set_how_long_keys_are_kept(headers: dict[str, Any], expec
 
 
 def test_keys_are_fetched_once_while_fresh_and_again_when_expired() -> None:
-    fetcher = FakeKeySetFetcher(max_age=timedelta(minutes=10))
-    keys, platform = PlatformKeys(fetcher), _platform()
+    fetcher, store = FakeKeySetFetcher(max_age=timedelta(minutes=10)), InMemoryKeySetStore()
+    keys = PlatformKeys(fetcher)
     for minute in range(10):
-        keys.key_for(platform, "k1", T0 + timedelta(minutes=minute))
+        keys.key_for(1, URL, "k1", T0 + timedelta(minutes=minute), store)
     assert fetcher.calls == 1
-    keys.key_for(platform, "k1", T0 + timedelta(minutes=10, seconds=1))
+    keys.key_for(1, URL, "k1", T0 + timedelta(minutes=10, seconds=1), store)
     assert fetcher.calls == 2
+
+
+def test_another_process_uses_the_shared_key_set_instead_of_fetching() -> None:
+    fetcher, store = FakeKeySetFetcher(), InMemoryKeySetStore()
+    PlatformKeys(fetcher).key_for(1, URL, "k1", T0, store)
+    PlatformKeys(fetcher).key_for(1, URL, "k1", T0 + timedelta(seconds=1), store)  # a second web process
+    assert fetcher.calls == 1
 
 
 def test_an_unknown_kid_fetches_once_more_then_refuses() -> None:
-    fetcher = FakeKeySetFetcher()
-    keys, platform = PlatformKeys(fetcher), _platform()
-    keys.key_for(platform, "k1", T0)
+    fetcher, store = FakeKeySetFetcher(), InMemoryKeySetStore()
+    keys = PlatformKeys(fetcher)
+    keys.key_for(1, URL, "k1", T0, store)
     fetcher.kids = ["k2"]  # the platform rotated
 
-    assert keys.key_for(platform, "k2", T0 + timedelta(seconds=30)).key_id == "k2"
+    assert keys.key_for(1, URL, "k2", T0 + timedelta(seconds=30), store).key_id == "k2"
     assert fetcher.calls == 2
     with pytest.raises(LaunchRefusedError, match="'k9', which is not in the platform's key set"):
-        keys.key_for(platform, "k9", T0 + timedelta(seconds=31))
+        keys.key_for(1, URL, "k9", T0 + timedelta(seconds=31), store)
     assert fetcher.calls == 2  # fetched a second ago: no new fetch for a made-up kid
