@@ -1,5 +1,7 @@
 """The ``tracebook`` admin command (click, through the Flask CLI)."""
 
+import signal
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +17,7 @@ from content.loader import DEFAULT_MODULE_DIR
 from lms_plugin.clock import Clock
 from lms_plugin.config import ConfigError, Settings
 from lms_plugin.db import database
+from lms_plugin.delivery import outbox_worker, start_in_background
 from lms_plugin.emulator.registration import register_emulator
 from lms_plugin.lti.keys import ToolKeyService
 from lms_plugin.services.platforms import PlatformError, PlatformRegistration, PlatformService
@@ -145,9 +148,16 @@ def content_check(path: Path) -> None:
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, app: Flask, options: dict[str, Any], post_fork: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        options: dict[str, Any],
+        post_fork: Callable[..., None],
+        post_worker_init: Callable[..., None] | None = None,
+    ) -> None:
         self.application = app
-        self.options = {**options, "post_fork": post_fork}
+        hooks = {"post_fork": post_fork, **({"post_worker_init": post_worker_init} if post_worker_init else {})}
+        self.options = {**options, **hooks}
         super().__init__()
 
     def load_config(self) -> None:
@@ -158,10 +168,12 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
-def _run(app: Flask, host: str, port: int, workers: int) -> None:
+def _run(app: Flask, host: str, port: int, workers: int, *, outbox: bool = False) -> None:
     settings = _settings()
     db = database()
     if settings.env == "development":
+        if outbox:
+            start_in_background(app)
         app.run(host=host, port=port, debug=True, use_reloader=False)
         return
     db.dispose()  # each worker opens its own connections after the fork
@@ -176,7 +188,10 @@ def _run(app: Flask, host: str, port: int, workers: int) -> None:
             "errorlog": "-",
             "loglevel": settings.log_level.lower(),
         },
-        post_fork=lambda _server, _worker: db.dispose(),
+        post_fork=lambda _server, _worker: db.engine.dispose(close=False),
+        # The outbox worker runs as a thread of each web worker, started after the fork (a thread in the master
+        # would be forked mid-flight); on SQLite a lease lets one of them deliver at a time.
+        post_worker_init=(lambda _worker: start_in_background(app)) if outbox else None,
     ).run()
 
 
@@ -196,7 +211,22 @@ def serve(host: str | None, port: int | None) -> None:
     if settings.emulator:
         click.echo(f"Open the LMS emulator to launch it: {settings.emulator_url}/")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    _run(app, host or settings.host, port or settings.port, settings.web_workers)
+    _run(app, host or settings.host, port or settings.port, settings.web_workers, outbox=True)
+
+
+@click.command("worker")
+@with_appcontext
+def worker() -> None:
+    """Deliver the outbox (gradebook scores, xAPI statements) until stopped: run any number on PostgreSQL;
+    on SQLite one delivers at a time (a lease), so `tracebook serve` alone is enough."""
+    database().upgrade()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    runner = outbox_worker(app)
+    click.echo(f"Outbox worker {runner.name} started.")
+    runner.run(stop)
 
 
 @click.command("emulator")
@@ -218,7 +248,7 @@ def emulator(host: str, port: int, workers: int) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (db_group, content_group, platform_group, keys_group, serve, emulator):
+    for command in (db_group, content_group, platform_group, keys_group, serve, emulator, worker):
         app.cli.add_command(command)
 
 

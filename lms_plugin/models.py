@@ -12,7 +12,9 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -216,6 +218,11 @@ class Placement(Base):
     unit: Mapped[str] = mapped_column(String(64))  # "module" or a unit id: lesson-1, quiz-1, lab-1, module-test
     title: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
+    # Assignment and Grade Services, as the latest launch offered them (LTI AGS 2.0 §3.1).
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id", ondelete="SET NULL"))
+    ags_scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    ags_lineitems_url: Mapped[str | None] = mapped_column(String(2048))
+    ags_lineitem_url: Mapped[str | None] = mapped_column(String(2048))
 
 
 class LaunchSession(Base):
@@ -256,3 +263,69 @@ class EmulatorKey(Base):
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     active: Mapped[bool] = mapped_column(Boolean)
+
+
+class OutboxMessage(Base):
+    """Something the tool must tell the outside world (a gradebook score, an xAPI statement), written in the
+    same transaction as the event that causes it and retried until the other side accepts it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # also the delivery order
+    key: Mapped[str] = mapped_column(String(255), unique=True)  # stable: resending is harmless
+    channel: Mapped[str] = mapped_column(String(16))
+    # Messages with one ordering key go out in id order; a newer one supersedes an undelivered older one.
+    ordering_key: Mapped[str] = mapped_column(String(512), index=True)
+    destination: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    learner_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending, delivered, dead, superseded, not-gradable
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    delivered_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class WorkerLease(Base):
+    """On SQLite exactly one outbox worker runs at a time: whoever holds the unexpired lease."""
+
+    __tablename__ = "worker_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
+class EmulatorLineItem(Base):
+    """A gradebook column in the LMS emulator (AGS line item)."""
+
+    __tablename__ = "emulator_line_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    context_id: Mapped[str] = mapped_column(String(255))
+    resource_link_id: Mapped[str | None] = mapped_column(String(255))
+    resource_id: Mapped[str | None] = mapped_column(String(255))
+    tag: Mapped[str | None] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(255))
+    score_maximum: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+
+
+class EmulatorScore(Base):
+    """A score the emulator's gradebook received, kept as sent (the gradebook shows the latest)."""
+
+    __tablename__ = "emulator_scores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("emulator_line_items.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    score_given: Mapped[float | None] = mapped_column(Float)
+    score_maximum: Mapped[float | None] = mapped_column(Float)
+    activity_progress: Mapped[str] = mapped_column(String(32))
+    grading_progress: Mapped[str] = mapped_column(String(32))
+    timestamp: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]

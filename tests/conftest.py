@@ -32,8 +32,9 @@ USE_POSTGRES = os.environ.get("TRACEBOOK_TEST_DATABASE", "sqlite") == "postgresq
 class FrozenClock:
     """A clock that moves only when a test moves it."""
 
-    def __init__(self, start: datetime = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)) -> None:
-        self.current = start
+    def __init__(self, start: datetime | None = None) -> None:
+        # Real time by default, so the few clocks we cannot inject (signed timestamps) agree with it.
+        self.current = start or datetime.now(UTC).replace(microsecond=0)
 
     def now(self) -> datetime:
         return self.current

@@ -18,6 +18,7 @@ from content import Assessment, AssessmentKind, UnitKind
 from content.markdown import render_markdown
 from content.rendering import lesson_kicker, render_lesson_html
 from lms_plugin import wiring
+from lms_plugin.grades.sync import GradeSync
 from lms_plugin.lti.context import WHOLE_MODULE
 from lms_plugin.lti.sessions import SessionService, ToolSession
 from lms_plugin.presenters import quiz_questions, review_questions, test_questions
@@ -37,7 +38,8 @@ class _Request:
 
     @property
     def attempts(self) -> AttemptService:
-        return AttemptService(self.session, wiring.module(), wiring.clock())
+        grades = GradeSync(self.session, wiring.module(), wiring.clock(), self.tool)
+        return AttemptService(self.session, wiring.module(), wiring.clock(), events=grades)
 
     @property
     def progress(self) -> ProgressService:

@@ -15,6 +15,7 @@ from lms_plugin.emulator.platforms import (
     Person,
 )
 from lms_plugin.lti import claims
+from lms_plugin.lti.ags import SCOPE_LINEITEM, SCOPE_RESULT, SCOPE_SCORE
 from lms_plugin.lti.context import UNIT_PARAMETER
 from lms_plugin.lti.keys import SigningKey, private_key
 
@@ -30,6 +31,7 @@ def resource_link_claims(
     placement: EmulatedPlacement,
     nonce: str,
     now: datetime,
+    lineitem_url: str | None = None,
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "iss": platform.issuer(emulator_url),
@@ -49,7 +51,7 @@ def resource_link_claims(
         claims.RESOURCE_LINK: {"id": f"{platform.mode}-{placement.resource_link_id}", "title": placement.title},
         claims.ROLES: list(person.roles),
         claims.CONTEXT: {
-            "id": f"{platform.mode}-{COURSE_ID}",
+            "id": context_id(platform),
             "label": COURSE_LABEL,
             "title": COURSE_TITLE,
             "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
@@ -62,10 +64,25 @@ def resource_link_claims(
         },
         claims.LAUNCH_PRESENTATION: {"document_target": "iframe", "locale": "en"},
         claims.CUSTOM: {UNIT_PARAMETER: placement.unit},
+        claims.AGS_ENDPOINT: {
+            "scope": [SCOPE_LINEITEM, SCOPE_RESULT, SCOPE_SCORE],
+            "lineitems": lineitems_url(platform, emulator_url),
+            **({"lineitem": lineitem_url} if lineitem_url else {}),
+        },
     }
     if person.email:
         payload["email"] = person.email
     return payload
+
+
+def context_id(platform: EmulatedPlatform) -> str:
+    return f"{platform.mode}-{COURSE_ID}"
+
+
+def lineitems_url(platform: EmulatedPlatform, emulator_url: str) -> str:
+    # Moodle's service URLs carry a query string; a tool must not build sub-URLs by appending to them.
+    query = "?type_id=3" if platform.mode == "moodle" else ""
+    return f"{emulator_url}/{platform.mode}/contexts/{context_id(platform)}/lineitems{query}"
 
 
 def sign(payload: dict[str, Any], key: SigningKey) -> str:

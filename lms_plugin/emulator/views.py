@@ -9,8 +9,10 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from lms_plugin import wiring
+from lms_plugin.emulator import services
 from lms_plugin.emulator.keys import EmulatorKeys
 from lms_plugin.emulator.platforms import PEOPLE, PLATFORMS, EmulatedPlatform, placements
+from lms_plugin.emulator.services import line_item_for_placement
 from lms_plugin.emulator.tokens import resource_link_claims, sign
 
 blueprint = Blueprint("emulator", __name__, url_prefix="/emulator")
@@ -108,8 +110,14 @@ def auth(mode: str) -> str:
     if params.get("login_hint") != person.id:
         abort(400, description="login_hint does not match the launching user.")
     placement = next(p for p in placements(wiring.module()) if p.resource_link_id == hint["placement"])
+    graded = wiring.module().lesson(placement.unit) is None  # Moodle grades every activity but a page
     with wiring.transaction() as session:
         key = EmulatorKeys(session, wiring.clock().now()).current()
+        lineitem = (
+            line_item_for_placement(session, platform, f"{platform.mode}-{placement.resource_link_id}", placement.title)
+            if platform.mode == "moodle" and graded
+            else None
+        )
     payload = resource_link_claims(
         platform,
         emulator_url=settings.emulator_url,
@@ -118,6 +126,7 @@ def auth(mode: str) -> str:
         placement=placement,
         nonce=params["nonce"],
         now=wiring.clock().now(),
+        lineitem_url=lineitem,
     )
     return render_template(
         "emulator/form_post.html", action=expected["redirect_uri"], id_token=sign(payload, key), state=params["state"]
@@ -152,3 +161,6 @@ def stats() -> Response:
 def storage() -> str:
     """Canvas's post_message_forwarding frame: answers lti.put_data / lti.get_data for the tool."""
     return render_template("emulator/storage.html", tool_origin=wiring.settings().base_url)
+
+
+services.register(blueprint)

@@ -29,6 +29,10 @@ class LaunchContext:
     platform_product: str | None = None
     test_user: bool = False
     raw_roles: tuple[str, ...] = field(default=())
+    # Assignment and Grade Services, when the platform offers them (AGS 2.0 §3.1).
+    ags_scopes: tuple[str, ...] = ()
+    ags_lineitems: str | None = None
+    ags_lineitem: str | None = None
 
     @property
     def is_instructor(self) -> bool:
@@ -43,6 +47,7 @@ class LaunchContext:
         data = asdict(self)
         data["roles"] = sorted(r.value for r in self.roles)
         data["raw_roles"] = list(self.raw_roles)
+        data["ags_scopes"] = list(self.ags_scopes)
         return data
 
     @classmethod
@@ -50,6 +55,7 @@ class LaunchContext:
         values = dict(data)
         values["roles"] = frozenset(Role(r) for r in values["roles"])
         values["raw_roles"] = tuple(values["raw_roles"])
+        values["ags_scopes"] = tuple(values.get("ags_scopes", ()))
         return cls(**values)
 
 
@@ -72,6 +78,9 @@ def launch_context(payload: Mapping[str, Any], client_id: str) -> LaunchContext:
     link = payload.get(claims.RESOURCE_LINK) or {}
     custom = payload.get(claims.CUSTOM) or {}
     platform = payload.get(claims.TOOL_PLATFORM) or {}
+    ags = payload.get(claims.AGS_ENDPOINT) or {}
+    if not isinstance(ags, Mapping):
+        ags = {}
     unit = _text(custom.get(UNIT_PARAMETER)) if isinstance(custom, Mapping) else None
     return LaunchContext(
         issuer=payload["iss"],
@@ -89,4 +98,7 @@ def launch_context(payload: Mapping[str, Any], client_id: str) -> LaunchContext:
         context_title=_text(context.get("title")) if isinstance(context, Mapping) else None,
         platform_product=_text(platform.get("product_family_code")) if isinstance(platform, Mapping) else None,
         test_user=canvas_is_test_student(payload),
+        ags_scopes=tuple(s for s in ags.get("scope") or [] if isinstance(s, str)),
+        ags_lineitems=_text(ags.get("lineitems")),
+        ags_lineitem=_text(ags.get("lineitem")),
     )

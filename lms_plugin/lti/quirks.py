@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from lms_plugin.lti import claims
 
@@ -20,3 +21,21 @@ def canvas_is_test_student(payload: Mapping[str, Any]) -> bool:
 def moodle_deployment_id(payload: Mapping[str, Any]) -> str:
     """Moodle sends the deployment id as the tool type's id, sometimes as a JSON number: keep it a string."""
     return str(payload.get(claims.DEPLOYMENT_ID, ""))
+
+
+def moodle_service_url(lineitem_url: str, suffix: str) -> str:
+    """A line item's sub-resource URL (``/scores``, ``/results``), keeping its query string.
+
+    Moodle's AGS URLs carry one (``…/lineitems/5/lineitem?type_id=3``): appending to the whole URL would
+    put the suffix inside the query (PLATFORMS.md, "AGS").
+    """
+    parts = urlsplit(lineitem_url)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + suffix))
+
+
+def canvas_progress_only(score: dict[str, Any]) -> dict[str, Any]:
+    """Canvas ignores ``scoreGiven`` unless the grading progress is FullyGraded (or PendingManual); never
+    send one with a progress-only score, so no platform can read it as a grade (PLATFORMS.md, Canvas)."""
+    if score.get("gradingProgress") in ("FullyGraded", "PendingManual"):
+        return score
+    return {k: v for k, v in score.items() if k not in ("scoreGiven", "scoreMaximum")}

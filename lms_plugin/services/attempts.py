@@ -7,6 +7,7 @@ before anything is written: a refused request leaves the database exactly as it 
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,14 @@ from content.model import Assessment, AssessmentKind, Module
 from lms_plugin.clock import Clock
 from lms_plugin.models import AnswerRow, AttemptRow
 from lms_plugin.services.records import RecordKey
+
+
+class AttemptEvents(Protocol):
+    """Who else must hear of an attempt, in the same transaction (the gradebook sync, later xAPI)."""
+
+    def started(self, attempt: Attempt) -> None: ...
+
+    def submitted(self, attempt: Attempt) -> None: ...
 
 
 class UnknownAssessmentError(AssessmentError):
@@ -66,7 +75,9 @@ class AttemptService:
         module: Module,
         clock: Clock,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        events: AttemptEvents | None = None,
     ) -> None:
+        self.events = events
         self.session = session
         self.module = module
         self.clock = clock
@@ -118,6 +129,8 @@ class AttemptService:
                 )
             )
             self.session.flush()
+            if self.events:
+                self.events.started(attempt)
         return attempt
 
     def _locked(self, record: RecordKey, attempt_id: str) -> tuple[AttemptRow, Attempt, Assessment]:
@@ -136,6 +149,9 @@ class AttemptService:
         row.score_correct = outcome.score.correct
         row.score_total = outcome.score.total
         row.passed = outcome.passed
+        self.session.flush()
+        if self.events:
+            self.events.submitted(attempt)
         return outcome
 
     def answer(self, record: RecordKey, attempt_id: str, question_id: str, option_id: str) -> AnswerOutcome:

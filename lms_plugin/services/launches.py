@@ -186,6 +186,9 @@ class LaunchService:
                 Placement.id,
                 Placement.unit,
                 Placement.title,
+                Placement.ags_lineitems_url,
+                Placement.ags_lineitem_url,
+                Placement.ags_scopes,
             )
             .select_from(Learner)
             .join(
@@ -211,9 +214,10 @@ class LaunchService:
         ).one_or_none()
         if row is None:
             return None
-        learner_id, name, email, course_id, title, record_id, placement_id, unit, link_title = row
+        learner_id, name, email, course_id, title, record_id, placement_id, unit, link_title, *ags = row
         same = (
-            context.name in (None, name)
+            ags == [context.ags_lineitems, context.ags_lineitem, list(context.ags_scopes)]
+            and context.name in (None, name)
             and context.email in (None, email)
             and course.title in (None, title)
             and context.unit == unit
@@ -221,7 +225,7 @@ class LaunchService:
         )
         return _Ids(learner_id, course_id, record_id, placement_id) if same else None
 
-    def _record(self, context: LaunchContext, course_identity: CourseIdentity) -> _Ids:
+    def _record(self, context: LaunchContext, course_identity: CourseIdentity, platform_id: int) -> _Ids:
         records = RecordService(self.session, self.clock)
         learner = records.learner(LearnerIdentity(context.issuer, context.sub, context.name, context.email))
         course = records.course(course_identity)
@@ -236,6 +240,10 @@ class LaunchService:
             self.session.add(placement)
         placement.unit = context.unit
         placement.title = context.resource_link_title or placement.title
+        placement.platform_id = platform_id
+        placement.ags_scopes = list(context.ags_scopes)
+        placement.ags_lineitems_url = context.ags_lineitems
+        placement.ags_lineitem_url = context.ags_lineitem
         self.session.flush()
         return _Ids(learner.id, course.id, record.id, placement.id)
 
@@ -248,7 +256,7 @@ class LaunchService:
             resource_link_id=context.resource_link_id,
             title=context.context_title,
         )
-        ids = self._returning(context, course) or self._record(context, course)
+        ids = self._returning(context, course) or self._record(context, course, login.platform_id)
         token = SessionService(self.session, self.settings.secret_key, self.now).open(
             context,
             learner_id=ids.learner,

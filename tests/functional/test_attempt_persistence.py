@@ -1,6 +1,7 @@
 """The engine persisted through lms_plugin services, on SQLite and PostgreSQL."""
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -50,7 +51,7 @@ def test_a_test_attempt_survives_across_requests_and_is_resumed(db: Database, mo
     assert resumed.question_order == attempt.question_order
     assert resumed.option_order == attempt.option_order
     assert [(a.revision, a.correct) for a in resumed.answers] == [(1, False), (2, True)]
-    assert resumed.answers[1].recorded_at == resumed.answers[0].recorded_at.replace(minute=5)
+    assert resumed.answers[1].recorded_at == resumed.answers[0].recorded_at + timedelta(minutes=5)
 
 
 def test_passing_and_failing_scores_are_stored_exactly(db: Database, module: Module, clock) -> None:  # type: ignore[no-untyped-def]

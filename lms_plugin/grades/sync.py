@@ -1,0 +1,132 @@
+"""Which gradebook column gets what, queued in the outbox in the same transaction as the attempt.
+
+- The module test's score goes to every placement of the whole module or of the test; a quiz's score to
+  its own placement when it is placed on its own.
+- The score sent is the policy score (best attempt by default), complete and fully graded, and only when it
+  changed; before any score exists, Started marks progress. A newer score supersedes an undelivered older one.
+- Scores are queued for gradable learners only: never for instructors, admins or a platform's test student.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assessments.attempt import Attempt
+from assessments.grading import ScorePolicy, policy_score
+from assessments.scoring import Score
+from content import Assessment, AssessmentKind, Module
+from lms_plugin.clock import Clock
+from lms_plugin.grades.sender import CHANNEL
+from lms_plugin.lti.context import WHOLE_MODULE
+from lms_plugin.lti.sessions import ToolSession
+from lms_plugin.models import AttemptRow, OutboxMessage, Placement, Platform
+from lms_plugin.outbox.store import Outbox, Status
+
+TAG = "tracebook"
+
+
+class GradeSync:
+    """The attempt events of one learner's session, turned into gradebook messages."""
+
+    def __init__(self, session: Session, module: Module, clock: Clock, tool: ToolSession) -> None:
+        self.session = session
+        self.module = module
+        self.clock = clock
+        self.tool = tool
+
+    def _placements(self, assessment: Assessment) -> list[tuple[Placement, Platform]]:
+        if not self.tool.context.is_learner:
+            return []
+        units = {WHOLE_MODULE, assessment.id} if assessment.kind is AssessmentKind.TEST else {assessment.id}
+        rows = self.session.execute(
+            select(Placement, Platform)
+            .join(Platform, Platform.id == Placement.platform_id)
+            .where(Placement.course_id == self.tool.course_id, Placement.unit.in_(units))
+        ).all()
+        return [(p, platform) for p, platform in rows if p.ags_lineitem_url or p.ags_lineitems_url]
+
+    def _scores(self, assessment_id: str) -> list[Score]:
+        rows = self.session.scalars(
+            select(AttemptRow)
+            .where(
+                AttemptRow.record_id == self.tool.record_id,
+                AttemptRow.assessment_id == assessment_id,
+                AttemptRow.submitted_at.is_not(None),
+            )
+            .order_by(AttemptRow.number)
+        )
+        return [Score(row.score_correct or 0, row.score_total or 0) for row in rows]
+
+    def _queue(
+        self, placement: Placement, platform: Platform, assessment: Assessment, payload: dict[str, object], key: str
+    ) -> None:
+        ordering_key = f"{CHANNEL}:{placement.id}:{self.tool.learner_id}"
+        latest = self.session.scalar(
+            select(OutboxMessage.payload)
+            .where(OutboxMessage.ordering_key == ordering_key, OutboxMessage.status != Status.SUPERSEDED)
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+        if latest == payload:
+            return  # the column already has (or is about to get) this score
+        label = placement.title or (
+            assessment.title if placement.unit != WHOLE_MODULE else f"{self.module.title}: {assessment.title}"
+        )
+        Outbox(self.session, self.clock.now()).enqueue(
+            key=key,
+            channel=CHANNEL,
+            ordering_key=ordering_key,
+            supersede=True,
+            learner_id=self.tool.learner_id,
+            destination={
+                "issuer": platform.issuer,
+                "client_id": platform.client_id,
+                "lineitem_url": placement.ags_lineitem_url,
+                "lineitems_url": placement.ags_lineitems_url,
+                "resource_link_id": placement.resource_link_id,
+                "resource_id": f"{self.module.id}/{placement.unit}",
+                "tag": TAG,
+                "label": label,
+                "score_maximum": len(assessment.questions),
+                "user_id": self.tool.context.sub,
+            },
+            payload=payload,
+        )
+
+    def _assessment(self, attempt: Attempt) -> Assessment:
+        assessment = self.module.assessment(attempt.assessment_id)
+        if assessment is None:
+            raise LookupError(f"{attempt.assessment_id} is not in the module")
+        return assessment
+
+    def started(self, attempt: Attempt) -> None:
+        if self._scores(attempt.assessment_id):
+            return  # a score exists: progress must never blank or replace it
+        assessment = self._assessment(attempt)
+        for placement, platform in self._placements(assessment):
+            self._queue(
+                placement,
+                platform,
+                assessment,
+                {"activityProgress": "Started", "gradingProgress": "NotReady"},
+                key=f"{CHANNEL}:{placement.id}:{self.tool.learner_id}:started:{attempt.id}",
+            )
+
+    def submitted(self, attempt: Attempt) -> None:
+        scores = self._scores(attempt.assessment_id)
+        score = policy_score(scores, ScorePolicy.BEST)
+        if score is None:
+            return
+        assessment = self._assessment(attempt)
+        for placement, platform in self._placements(assessment):
+            self._queue(
+                placement,
+                platform,
+                assessment,
+                {
+                    "scoreGiven": score.correct,
+                    "scoreMaximum": score.total,
+                    "activityProgress": "Completed",
+                    "gradingProgress": "FullyGraded",
+                },
+                key=f"{CHANNEL}:{placement.id}:{self.tool.learner_id}:submitted:{attempt.id}",
+            )

@@ -1,0 +1,133 @@
+"""The outbox worker: claim due messages in order, hand them to their channel's sender, record what came of
+each. On PostgreSQL any number of workers share the rows (``FOR UPDATE SKIP LOCKED``); on SQLite exactly one
+runs at a time, whoever holds the lease row, however many web processes start one."""
+
+import logging
+import random
+import threading
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from lms_plugin.clock import Clock
+from lms_plugin.db import Database
+from lms_plugin.models import OutboxMessage, WorkerLease
+from lms_plugin.outbox.backoff import Backoff
+from lms_plugin.outbox.delivery import Dead, Delivered, Message, NotGradable, Outcome, Retry, Sender
+from lms_plugin.outbox.store import Outbox, Status, as_message
+
+log = logging.getLogger(__name__)
+LEASE = "outbox"
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        db: Database,
+        senders: Mapping[str, Sender],
+        clock: Clock,
+        *,
+        name: str,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+        batch_size: int = 100,
+        lease_ttl: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.db = db
+        self.senders = senders
+        self.clock = clock
+        self.name = name
+        self.backoff = backoff or Backoff()
+        self.rng = rng or random.Random()
+        self.batch_size = batch_size
+        self.lease_ttl = lease_ttl
+
+    def _holds_lease(self, session: Session) -> bool:
+        """Take or renew the SQLite lease, atomically: two workers racing for it cannot both win."""
+        now = self.clock.now()
+        expires_at = now + self.lease_ttl
+        taken = session.execute(
+            sqlite_insert(WorkerLease)
+            .values(name=LEASE, holder=self.name, expires_at=expires_at)
+            .on_conflict_do_nothing()
+        )
+        if taken.rowcount:  # type: ignore[attr-defined]
+            return True
+        renewed = session.execute(
+            update(WorkerLease)
+            .where(WorkerLease.name == LEASE, or_(WorkerLease.holder == self.name, WorkerLease.expires_at <= now))
+            .values(holder=self.name, expires_at=expires_at)
+        )
+        return bool(renewed.rowcount)  # type: ignore[attr-defined]
+
+    def _apply(self, row: OutboxMessage, outcome: Outcome) -> None:
+        now = self.clock.now()
+        if isinstance(outcome, Delivered):
+            row.status, row.delivered_at, row.delivered_by, row.last_error = Status.DELIVERED, now, self.name, None
+        elif isinstance(outcome, Retry):
+            row.attempts += 1
+            row.last_error = outcome.reason
+            row.next_attempt_at = now + (outcome.after or self.backoff.delay(row.attempts, self.rng))
+        elif isinstance(outcome, Dead):
+            row.status, row.last_error = Status.DEAD, outcome.reason
+            log.warning("outbox message %s dead-lettered: %s", row.key, outcome.reason)
+        else:
+            assert isinstance(outcome, NotGradable)
+            row.status, row.last_error = Status.NOT_GRADABLE, outcome.reason
+
+    def _send(self, messages: list[Message]) -> dict[int, Outcome]:
+        by_channel: dict[str, list[Message]] = defaultdict(list)
+        for message in messages:
+            by_channel[message.channel].append(message)
+        outcomes: dict[int, Outcome] = {}
+        for channel, batch in by_channel.items():
+            sender = self.senders.get(channel)
+            if sender is None:
+                results: list[Outcome] = [Retry(f"no sender for channel {channel} in this worker")] * len(batch)
+            else:
+                try:
+                    results = sender.send(batch)
+                except Exception as error:  # a bug in a sender must not lose messages
+                    log.exception("outbox sender for %s failed", channel)
+                    results = [Retry(f"{type(error).__name__}: {error}")] * len(batch)
+            outcomes.update({message.id: outcome for message, outcome in zip(batch, results, strict=True)})
+        return outcomes
+
+    def run_once(self) -> int:
+        """Deliver one batch; the number of messages handled (0 when nothing was due)."""
+        if self.db.engine.dialect.name == "postgresql":
+            # The claimed rows stay locked while they are sent: other workers skip them, nobody waits.
+            with self.db.transaction() as session:
+                rows = Outbox(session, self.clock.now()).claim(self.batch_size)
+                outcomes = self._send([as_message(row) for row in rows])
+                for row in rows:
+                    self._apply(row, outcomes[row.id])
+                return len(rows)
+        # SQLite has one writer at a time: claim and record in short transactions and send in between, so
+        # web requests are never blocked by a slow LMS. The lease makes this worker the only one.
+        with self.db.transaction() as session:
+            if not self._holds_lease(session):
+                return 0
+            messages = [as_message(row) for row in Outbox(session, self.clock.now()).claim(self.batch_size)]
+        outcomes = self._send(messages)
+        with self.db.transaction() as session:
+            for message in messages:
+                row = session.get(OutboxMessage, message.id)
+                if row is not None and (row.status == Status.PENDING or isinstance(outcomes[message.id], Delivered)):
+                    self._apply(row, outcomes[message.id])
+        return len(messages)
+
+    def run(self, stop: threading.Event, idle: float = 1.0) -> None:
+        """Deliver until ``stop`` is set; when nothing is due, wait ``idle`` seconds (or until stopped)."""
+        while not stop.is_set():
+            try:
+                handled = self.run_once()
+            except Exception:
+                log.exception("outbox worker %s: batch failed; retrying", self.name)
+                handled = 0
+            if not handled:
+                stop.wait(idle)
