@@ -38,11 +38,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["tracebook.platform_keys"] = PlatformKeys(HttpKeySetFetcher())
     app.extensions["tracebook.platform_directory"] = PlatformDirectory()
 
-    from lms_plugin.blueprints import lti, student
+    from lms_plugin.blueprints import instructor, lti, registration, student
 
     app.register_blueprint(lti.blueprint)
+    app.register_blueprint(registration.blueprint)
     app.register_blueprint(student.blueprint)
     app.register_blueprint(student.api)
+    from lms_plugin.blueprints import deep_linking
+
+    app.register_blueprint(deep_linking.blueprint)  # an instructor placing the module (LTI Deep Linking 2.0)
+    app.register_blueprint(instructor.blueprint)
+    from lms_plugin.blueprints import admin
+
+    admin.init_app(app)  # the tool admin's pages, and the session cookie they (alone) use
     app.jinja_env.globals["tb_url"] = student.student_url
     if settings.emulator:
         from lms_plugin.emulator import views

@@ -1,9 +1,10 @@
 """The ``tracebook`` admin command (click, through the Flask CLI)."""
 
 import signal
+import sys
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from lms_plugin.db import database
 from lms_plugin.delivery import outbox_worker, start_in_background
 from lms_plugin.emulator.registration import register_emulator
 from lms_plugin.lti.keys import ToolKeyService
+from lms_plugin.lti.registration import RegistrationLinks
+from lms_plugin.services.admins import COMMAND_LINE, AdminAccounts, AdminError, AuditTrail, normalise_username
 from lms_plugin.services.platforms import PlatformError, PlatformRegistration, PlatformService
 
 
@@ -107,6 +110,22 @@ def _deployment_command(name: str, active: bool) -> None:
 
 _deployment_command("activate", True)
 _deployment_command("deactivate", False)
+
+
+@platform_group.command("register-link")
+@click.option(
+    "--valid-for", type=click.FloatRange(min=0.02, max=720), default=24, show_default=True, help="Hours the link works."
+)
+def platform_register_link(valid_for: float) -> None:
+    """Print a one-time link an LMS admin uses as the tool's LTI Dynamic Registration URL."""
+    with database().transaction() as session:
+        link = RegistrationLinks(session, _now()).create(_settings().base_url, "cli", timedelta(hours=valid_for))
+    click.echo(link)
+    click.echo(
+        f"It works once, for {valid_for:g} hours. The platform it registers starts inactive: activate it with "
+        "`tracebook platform activate` (the registration page shows the exact command).",
+        err=True,
+    )
 
 
 @keys_group.command("rotate")
@@ -247,9 +266,61 @@ def emulator(host: str, port: int, workers: int) -> None:
     _run(create_emulator_app(), host, port, workers)
 
 
+admin_group = AppGroup("admin", help="Tool admin accounts (local, separate from LMS roles), for the pages at /admin/.")
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _admin_call(action: str, username: str, work: Callable[[AdminAccounts], object]) -> None:
+    try:
+        with database().transaction() as session:
+            work(AdminAccounts(session, _now()))
+            AuditTrail(session, _now()).record(COMMAND_LINE, action, f"admin {normalise_username(username)}")
+    except AdminError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@admin_group.command("create")
+@click.option("--username", required=True, help="The new admin's login name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def admin_create(username: str, password_stdin: bool) -> None:
+    """Create a tool admin account (prompts for the password twice)."""
+    password = _new_password(password_stdin)
+    _admin_call("admin.create", username, lambda admins: admins.create(username, password))
+    click.echo(f"Created the admin {normalise_username(username)}: log in at {_settings().base_url}/admin/")
+
+
+@admin_group.command("password")
+@click.option("--username", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def admin_password(username: str, password_stdin: bool) -> None:
+    """Set a new password for a tool admin; every session of the account ends."""
+    password = _new_password(password_stdin)
+    _admin_call("admin.password", username, lambda admins: admins.set_password(username, password))
+    click.echo(f"The admin {normalise_username(username)} has a new password.")
+
+
+@admin_group.command("list")
+def admin_list() -> None:
+    """Show every tool admin and when they last logged in."""
+    with database().transaction() as session:
+        found = AdminAccounts(session, _now()).list()
+    if not found:
+        click.echo("There are no tool admins. Create one with: tracebook admin create --username NAME")
+    for admin in found:
+        last = admin.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if admin.last_login_at else "never"
+        click.echo(f"{admin.username}  created {admin.created_at:%Y-%m-%d}, last login {last}")
+
+
 def init_app(app: Flask) -> None:
     for command in (db_group, content_group, platform_group, keys_group, serve, emulator, worker):
         app.cli.add_command(command)
+    app.cli.add_command(admin_group)
 
 
 def _create_app_for_cli() -> Flask:

@@ -1,4 +1,5 @@
-"""The outbox worker as the app runs it: every channel's sender, with the app's database, clock and keys."""
+"""How the app talks to platforms after a launch: its LTI service client and the outbox worker with every
+channel's sender, built from the app's database, clock and keys."""
 
 import os
 import socket
@@ -17,10 +18,13 @@ from lms_plugin.lti.platform_directory import PlatformDirectory
 from lms_plugin.outbox.worker import OutboxWorker
 
 
-def outbox_worker(app: Flask, name: str | None = None) -> OutboxWorker:
+def service_client(app: Flask) -> ServiceClient:
+    """The app's client for LTI Advantage services: one per process, so its token cache is shared."""
+    existing: ServiceClient | None = app.extensions.get("tracebook.service_client")
+    if existing is not None:
+        return existing
     db: Database = app.extensions["tracebook.db"]
     clock: Clock = app.extensions["tracebook.clock"]
-    directory: PlatformDirectory = app.extensions["tracebook.platform_directory"]
 
     def signing_key() -> SigningKey:
         with db.transaction() as session:
@@ -29,6 +33,15 @@ def outbox_worker(app: Flask, name: str | None = None) -> OutboxWorker:
     http = requests.Session()
     http.headers["User-Agent"] = "Tracebook (LTI tool)"
     client = ServiceClient(http, signing_key, clock)
+    app.extensions["tracebook.service_client"] = client
+    return client
+
+
+def outbox_worker(app: Flask, name: str | None = None) -> OutboxWorker:
+    db: Database = app.extensions["tracebook.db"]
+    clock: Clock = app.extensions["tracebook.clock"]
+    directory: PlatformDirectory = app.extensions["tracebook.platform_directory"]
+    client = service_client(app)
     return OutboxWorker(
         db,
         {AGS: AgsSender(db, directory, client, clock)},

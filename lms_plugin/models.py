@@ -83,6 +83,26 @@ class Course(Base):
     from_launch_context: Mapped[bool] = mapped_column(Boolean)
     title: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
+    # Names and Role Provisioning (NRPS 2.0): where the platform lists the course's members.
+    nrps_url: Mapped[str | None] = mapped_column(String(2048))
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id", ondelete="SET NULL"))
+    roster_fetched_at: Mapped[datetime | None]
+
+
+class RosterMember(Base):
+    """A course member as the platform's roster (NRPS) lists them, so students who never launched show up."""
+
+    __tablename__ = "roster_members"
+    __table_args__ = (UniqueConstraint("course_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))  # the LTI sub
+    name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
 
 
 class ModuleRecord(Base):
@@ -329,3 +349,128 @@ class EmulatorScore(Base):
     grading_progress: Mapped[str] = mapped_column(String(32))
     timestamp: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
+
+
+class RegistrationLink(Base):
+    """A one-time link an admin gives an LMS for LTI Dynamic Registration: without one, ``/lti/register``
+    refuses, so nobody can register a platform with the tool on their own. Only the token's hash is kept."""
+
+    __tablename__ = "registration_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # The registration the link made, for the admin's record.
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id", ondelete="SET NULL"))
+
+
+class EmulatorToolRegistration(Base):
+    """A tool registered with the LMS emulator by LTI Dynamic Registration: the client id and deployment id
+    it was given, and the client metadata it sent."""
+
+    __tablename__ = "emulator_tool_registrations"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    deployment_id: Mapped[str] = mapped_column(String(64))
+    # The registration token's id: a token registers one tool only.
+    token_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_metadata: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class AdminAccount(Base):
+    """A tool admin: a local account, separate from LTI roles (an LMS's Administrator runs one platform, not
+    the tool)."""
+
+    __tablename__ = "admin_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Copied into the admin's session cookie and replaced on logout or a new password: that ends every copy
+    # of the (client-side) cookie at once.
+    session_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class AdminLoginFailure(Base):
+    """A failed admin login, kept for the rate limit's window; in the database so every web process sees it."""
+
+    __tablename__ = "admin_login_failures"
+    __table_args__ = (Index("ix_admin_login_failures_remote_addr_at", "remote_addr", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(255))  # as typed: unknown names count too
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AdminAudit(Base):
+    """What a tool admin did, when, from where. The username is copied so the trail outlives the account."""
+
+    __tablename__ = "admin_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    admin_username: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PlacementSettings(Base):
+    """An instructor's settings for one placement, over the module's defaults (None keeps the default)."""
+
+    __tablename__ = "placement_settings"
+
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placements.id", ondelete="CASCADE"), primary_key=True)
+    test_attempts: Mapped[int | None] = mapped_column(Integer)
+    show_correct_answers: Mapped[str | None] = mapped_column(String(32))
+    score_policy: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+
+
+class AttemptGrant(Base):
+    """Extra module-test attempts an instructor granted one student."""
+
+    __tablename__ = "attempt_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("module_records.id", ondelete="CASCADE"), index=True)
+    extra: Mapped[int] = mapped_column(Integer)
+    granted_at: Mapped[datetime]
+
+
+class InstructorAudit(Base):
+    """Who changed what in a course: settings and per-student overrides."""
+
+    __tablename__ = "instructor_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class EmulatorPlacement(Base):
+    """A link an instructor added to the LMS emulator's course by deep linking (LTI Deep Linking 2.0)."""
+
+    __tablename__ = "emulator_placements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    resource_link_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # The deep-linking request the tool answered: the emulator accepts one answer per request.
+    deep_link_id: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    unit: Mapped[str] = mapped_column(String(64))  # the link's tracebook_unit custom parameter
+    url: Mapped[str] = mapped_column(String(2048))
+    line_item_id: Mapped[int | None] = mapped_column(ForeignKey("emulator_line_items.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]

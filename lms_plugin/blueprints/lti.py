@@ -7,13 +7,17 @@ from lms_plugin import wiring
 from lms_plugin.lti.errors import LaunchRefusedError
 from lms_plugin.lti.keys import ToolKeyService
 from lms_plugin.lti.login import LOGIN_PARAMS, LoginRequest, LoginService
-from lms_plugin.services.launches import CompletedLaunch, LaunchService
+from lms_plugin.services.launches import CompletedDeepLink, CompletedLaunch, LaunchService, StorageCheck
 
 blueprint = Blueprint("lti", __name__, url_prefix="/lti")
 STATE_COOKIE_MAX_AGE = 600
 
 
-def _student_url(launch: CompletedLaunch) -> str:
+def _student_url(launch: CompletedLaunch | CompletedDeepLink) -> str:
+    if isinstance(launch, CompletedDeepLink):  # an instructor adding the tool to a course: the picker
+        return url_for("deep_linking.picker", dl=launch.token)
+    if launch.context.is_instructor:
+        return url_for("instructor.dashboard", s=launch.token)
     return url_for("student.unit", unit=launch.unit, s=launch.token)
 
 
@@ -59,7 +63,7 @@ def _launch_service(session):  # type: ignore[no-untyped-def]
 @blueprint.post("/launch")
 def launch() -> WerkzeugResponse | str:
     outcome = wiring.committing_refusal(lambda s: _launch_service(s).launch(request.form, request.cookies))
-    if isinstance(outcome, CompletedLaunch):
+    if not isinstance(outcome, StorageCheck):
         response = redirect(_student_url(outcome), code=303)
         response.headers["X-Tracebook-State-Check"] = outcome.state_check
         response.delete_cookie(f"tb_state_{request.form.get('state')}", path="/lti/", secure=True, samesite="None")

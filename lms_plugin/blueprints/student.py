@@ -2,6 +2,7 @@
 its review, and the labs' briefs. The session is the signed token in ``s`` (links and forms) or in an
 ``Authorization: Bearer`` header (the pages' own fetch calls): no cookies."""
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from assessments.errors import AssessmentError, UnknownOptionError, UnknownQuestionError
 from assessments.review import build_review
 from assessments.scoring import pass_mark, result
-from content import Assessment, AssessmentKind, UnitKind
+from content import Assessment, AssessmentKind, ModuleSettings, UnitKind
 from content.markdown import render_markdown
 from content.rendering import lesson_kicker, render_lesson_html
 from lms_plugin import wiring
@@ -23,6 +24,7 @@ from lms_plugin.lti.context import WHOLE_MODULE
 from lms_plugin.lti.sessions import SessionService, ToolSession
 from lms_plugin.presenters import quiz_questions, review_questions, test_questions
 from lms_plugin.services.attempts import AttemptService
+from lms_plugin.services.course_settings import CourseSettingsService
 from lms_plugin.services.progress import ProgressService
 from lms_plugin.services.records import RecordRef
 
@@ -37,16 +39,22 @@ class _Request:
     record: RecordRef
 
     @property
+    def settings(self) -> ModuleSettings:
+        return CourseSettingsService(self.session, wiring.module(), wiring.clock().now()).effective(
+            self.tool.placement_id, self.record.id
+        )
+
+    @property
     def attempts(self) -> AttemptService:
         grades = GradeSync(self.session, wiring.module(), wiring.clock(), self.tool)
-        return AttemptService(self.session, wiring.module(), wiring.clock(), events=grades)
+        return AttemptService(self.session, wiring.module(), wiring.clock(), events=grades, settings=self.settings)
 
     @property
     def progress(self) -> ProgressService:
         return ProgressService(self.session, wiring.module(), wiring.clock())
 
 
-def _token() -> str | None:
+def token_from_request() -> str | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         return header.removeprefix("Bearer ").strip()
@@ -56,7 +64,7 @@ def _token() -> str | None:
 @contextmanager
 def _student() -> Iterator[_Request]:
     with wiring.transaction() as session:
-        token = _token()
+        token = token_from_request()
         tool = SessionService(session, wiring.settings().secret_key, wiring.clock().now()).resolve(token)
         g.token = token
         yield _Request(session, tool, RecordRef(tool.record_id, tool.learner_id))
@@ -85,7 +93,7 @@ def unit(unit: str) -> str:
     module = wiring.module()
     if unit == WHOLE_MODULE:
         with _student() as r:
-            overview = r.progress.overview(r.record.id)
+            overview = dataclasses.replace(r.progress.overview(r.record.id), attempts_allowed=r.settings.test_attempts)
             return render_template("student/overview.html", module=module, overview=overview, tool=r.tool)
     kinds = {u.id: u.kind for u in module.units}
     if unit not in kinds:
@@ -138,16 +146,18 @@ def _test(test_id: str) -> str:
     with _student() as r:
         history = r.attempts.history(r.record, test_id)
         progress = r.progress.assessments(r.record.id)[test_id]
+        settings = r.settings
     current = history[-1] if history and not history[-1].is_submitted else None
     return render_template(
         "student/test.html",
         module=module,
+        settings=settings,
         test=test,
         history=history,
         progress=progress,
         attempt=current,
         questions=test_questions(current, test) if current else [],
-        attempts_left=max(module.settings.test_attempts - len(history), 0),
+        attempts_left=max(settings.test_attempts - len(history), 0),
         pass_count=pass_mark(len(test.questions), module.settings.pass_ratio),
     )
 
@@ -217,14 +227,15 @@ def test_result(attempt_id: str) -> str:
     test = module.test
     with _student() as r:
         history = r.attempts.history(r.record, test.id)
+        settings = r.settings
     attempt = next((a for a in history if a.id == attempt_id and a.is_submitted), None)
     if attempt is None:
         abort(404, description="That test attempt is not yours or is not submitted yet.")
-    attempts_left = max(module.settings.test_attempts - len(history), 0)
+    attempts_left = max(settings.test_attempts - len(history), 0)
     review = build_review(
         attempt,
         test,
-        module.settings.review,
+        settings.review,
         pass_ratio=module.settings.pass_ratio,
         passed_before=any(
             result(a, test, module.settings.pass_ratio).passed

@@ -1,5 +1,6 @@
 """What the emulator plays: two platforms, a course with the module's placements, and a few people."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from content import Module
@@ -107,10 +108,14 @@ class EmulatedPlacement:
     resource_link_id: str
     unit: str
     title: str
+    # Whether the link has a gradebook column: for links added by deep linking, exactly when the tool's
+    # content item asked for one; None for the built-in links (Moodle grades every activity but a page).
+    graded: bool | None = None
 
 
-def placements(module: Module) -> list[EmulatedPlacement]:
-    """The whole module, then each unit placed on its own, as a teacher might add them."""
+def placements(module: Module, added: Sequence[EmulatedPlacement] = ()) -> list[EmulatedPlacement]:
+    """The whole module, then each unit placed on its own, as a teacher might add them; then the links an
+    instructor ``added`` by deep linking."""
     found = [EmulatedPlacement(f"link-{WHOLE_MODULE}", WHOLE_MODULE, f"Module {module.number}: {module.title}")]
     found += [EmulatedPlacement(f"link-{unit.id}", unit.id, module.title_of(unit.id)) for unit in module.units]
-    return found
+    return found + list(added)

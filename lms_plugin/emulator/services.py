@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 
 from lms_plugin import wiring
 from lms_plugin.emulator.platforms import COURSE_ID, PEOPLE, PLATFORMS, EmulatedPlatform
-from lms_plugin.lti.ags import LINEITEM_TYPE, LINEITEMS_TYPE, SCOPE_LINEITEM, SCOPE_RESULT, SCOPE_SCORE, SCORE_TYPE
+from lms_plugin.lti.ags import (
+    LINEITEM_TYPE,
+    LINEITEMS_TYPE,
+    MEMBERSHIPS_TYPE,
+    SCOPE_LINEITEM,
+    SCOPE_NRPS,
+    SCOPE_RESULT,
+    SCOPE_SCORE,
+    SCORE_TYPE,
+)
 from lms_plugin.models import EmulatorLineItem, EmulatorScore
 
 TOKEN_LIFETIME = 3600
@@ -35,6 +44,7 @@ def register(blueprint: Blueprint) -> None:
         "/<mode>/contexts/<context_id>/lineitems/<int:item_id>/lineitem/scores", view_func=scores, methods=["POST"]
     )
     blueprint.add_url_rule("/<mode>/gradebook", view_func=gradebook)
+    blueprint.add_url_rule("/<mode>/contexts/<context_id>/memberships", view_func=memberships)
     blueprint.add_url_rule("/failures", view_func=failures, methods=["GET", "POST", "DELETE"])
 
 
@@ -95,7 +105,7 @@ def token(mode: str) -> tuple[Response, int] | Response:
         return _oauth_error("invalid_client", "the client assertion has expired or is not yet valid", 401)
     if claims["sub"] != platform.client_id:
         return _oauth_error("invalid_client", "sub must be the client id", 401)
-    granted = [s for s in form.get("scope", "").split() if s in (SCOPE_LINEITEM, SCOPE_RESULT, SCOPE_SCORE)]
+    granted = [s for s in form.get("scope", "").split() if s in (SCOPE_LINEITEM, SCOPE_RESULT, SCOPE_SCORE, SCOPE_NRPS)]
     with _lock:
         TOKENS_ISSUED[mode] += 1
     return jsonify(
@@ -267,3 +277,35 @@ def failures() -> Response:
         elif request.method == "DELETE":
             FAILURES["scores"].clear()
         return jsonify(scores=list(FAILURES["scores"]))
+
+
+def memberships(mode: str, context_id: str) -> Response:
+    """NRPS 2.0 context membership, paged with ``Link: <…>; rel="next"`` as Canvas and Moodle do."""
+    platform = _platform(mode)
+    _authorize(mode, SCOPE_NRPS)
+    people = [p for p in PEOPLE.values() if p.id != "test" or mode == "canvas"]
+    limit = max(int(request.args.get("limit", "2")), 1)
+    start = int(request.args.get("page", "0")) * limit
+    page = people[start : start + limit]
+    members = [
+        {
+            "status": "Active",
+            "user_id": f"{mode}-user-{person.id}",
+            "name": person.name,
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            **({"email": person.email} if person.email else {}),
+            "roles": list(person.roles),
+        }
+        for person in page
+    ]
+    url = f"{wiring.settings().emulator_url}/{mode}/contexts/{context_id}/memberships"
+    response = jsonify(
+        id=f"{url}?page={start // limit}",
+        context={"id": context_id, "label": "OBS-101", "title": f"{platform.name} course"},
+        members=members,
+    )
+    response.mimetype = MEMBERSHIPS_TYPE
+    if start + limit < len(people):
+        response.headers["Link"] = f'<{url}?page={start // limit + 1}&limit={limit}>; rel="next"'
+    return response

@@ -69,6 +69,7 @@ def resource_link_claims(
             "lineitems": lineitems_url(platform, emulator_url),
             **({"lineitem": lineitem_url} if lineitem_url else {}),
         },
+        claims.NRPS: {"context_memberships_url": memberships_url(platform, emulator_url), "service_versions": ["2.0"]},
     }
     if person.email:
         payload["email"] = person.email
@@ -83,6 +84,10 @@ def lineitems_url(platform: EmulatedPlatform, emulator_url: str) -> str:
     # Moodle's service URLs carry a query string; a tool must not build sub-URLs by appending to them.
     query = "?type_id=3" if platform.mode == "moodle" else ""
     return f"{emulator_url}/{platform.mode}/contexts/{context_id(platform)}/lineitems{query}"
+
+
+def memberships_url(platform: EmulatedPlatform, emulator_url: str) -> str:
+    return f"{emulator_url}/{platform.mode}/contexts/{context_id(platform)}/memberships"
 
 
 def sign(payload: dict[str, Any], key: SigningKey) -> str:

@@ -9,9 +9,9 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from lms_plugin import wiring
-from lms_plugin.emulator import services
+from lms_plugin.emulator import deep_linking, dynamic_registration, services
 from lms_plugin.emulator.keys import EmulatorKeys
-from lms_plugin.emulator.platforms import PEOPLE, PLATFORMS, EmulatedPlatform, placements
+from lms_plugin.emulator.platforms import PEOPLE, PLATFORMS, EmulatedPlatform
 from lms_plugin.emulator.services import line_item_for_placement
 from lms_plugin.emulator.tokens import resource_link_claims, sign
 
@@ -36,7 +36,8 @@ def _platform(mode: str) -> EmulatedPlatform:
     platform = PLATFORMS.get(mode)
     if platform is None:
         abort(404, description=f"The emulator has no '{mode}' platform (try canvas or moodle).")
-    return platform
+    # A tool registered by LTI Dynamic Registration is launched with its own client id and deployment.
+    return dynamic_registration.as_registered(platform, request.values.get("client_id"))
 
 
 def _hints() -> URLSafeSerializer:
@@ -50,7 +51,7 @@ def index() -> str:
         "emulator/index.html",
         platforms=PLATFORMS.values(),
         people=PEOPLE.values(),
-        placements=placements(module),
+        placements={mode: deep_linking.course_placements(mode) for mode in PLATFORMS},
         module=module,
     )
 
@@ -61,9 +62,7 @@ def course(mode: str) -> str:
     platform = _platform(mode)
     settings = wiring.settings()
     person = PEOPLE.get(request.args.get("person", ""))
-    placement = next(
-        (p for p in placements(wiring.module()) if p.resource_link_id == request.args.get("placement")), None
-    )
+    placement = deep_linking.find_placement(mode, request.args.get("placement", ""))
     if person is None or placement is None:
         abort(400, description="Pick a person and a placement on the emulator's start page.")
     login = {
@@ -109,13 +108,19 @@ def auth(mode: str) -> str:
     person = PEOPLE[hint["person"]]
     if params.get("login_hint") != person.id:
         abort(400, description="login_hint does not match the launching user.")
-    placement = next(p for p in placements(wiring.module()) if p.resource_link_id == hint["placement"])
-    graded = wiring.module().lesson(placement.unit) is None  # Moodle grades every activity but a page
+    if hint.get("deep_link"):  # "Add Tracebook to the course": an LtiDeepLinkingRequest instead of a launch
+        return deep_linking.deep_linking_request(platform, person, params["nonce"], params["state"])
+    placement = deep_linking.find_placement(mode, hint["placement"])
+    if placement is None:
+        abort(400, description="The placement of this launch is no longer in the course.")
+    # Moodle grades every activity but a page; a deep-linked link has a column when the tool asked for one.
+    moodle_grades = platform.mode == "moodle" and wiring.module().lesson(placement.unit) is None
+    graded = moodle_grades if placement.graded is None else placement.graded
     with wiring.transaction() as session:
         key = EmulatorKeys(session, wiring.clock().now()).current()
         lineitem = (
             line_item_for_placement(session, platform, f"{platform.mode}-{placement.resource_link_id}", placement.title)
-            if platform.mode == "moodle" and graded
+            if graded
             else None
         )
     payload = resource_link_claims(
@@ -164,3 +169,5 @@ def storage() -> str:
 
 
 services.register(blueprint)
+deep_linking.register(blueprint)
+dynamic_registration.register(blueprint)

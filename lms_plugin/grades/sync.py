@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assessments.attempt import Attempt
-from assessments.grading import ScorePolicy, policy_score
+from assessments.grading import policy_score
 from assessments.scoring import Score
 from content import Assessment, AssessmentKind, Module
 from lms_plugin.clock import Clock
@@ -20,6 +20,7 @@ from lms_plugin.lti.context import WHOLE_MODULE
 from lms_plugin.lti.sessions import ToolSession
 from lms_plugin.models import AttemptRow, OutboxMessage, Placement, Platform
 from lms_plugin.outbox.store import Outbox, Status
+from lms_plugin.services.course_settings import CourseSettingsService
 
 TAG = "tracebook"
 
@@ -113,11 +114,13 @@ class GradeSync:
 
     def submitted(self, attempt: Attempt) -> None:
         scores = self._scores(attempt.assessment_id)
-        score = policy_score(scores, ScorePolicy.BEST)
-        if score is None:
+        if not scores:
             return
         assessment = self._assessment(attempt)
+        settings = CourseSettingsService(self.session, self.module, self.clock.now())
         for placement, platform in self._placements(assessment):
+            score = policy_score(scores, settings.choice(placement.id).score_policy)
+            assert score is not None
             self._queue(
                 placement,
                 platform,

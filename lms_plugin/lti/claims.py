@@ -14,5 +14,13 @@ LAUNCH_PRESENTATION = LTI + "launch_presentation"
 AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 
+# Deep Linking 2.0 (§4.4 the request's settings, §4.5 the response's items)
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+DEEP_LINKING_SETTINGS = DL + "deep_linking_settings"
+DL_CONTENT_ITEMS = DL + "content_items"
+DL_DATA = DL + "data"
+
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
+DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
+DEEP_LINKING_RESPONSE = "LtiDeepLinkingResponse"
 LTI_VERSION = "1.3.0"

@@ -33,6 +33,7 @@ class LaunchContext:
     ags_scopes: tuple[str, ...] = ()
     ags_lineitems: str | None = None
     ags_lineitem: str | None = None
+    nrps_url: str | None = None  # Names and Role Provisioning: the course's membership list
 
     @property
     def is_instructor(self) -> bool:
@@ -81,6 +82,9 @@ def launch_context(payload: Mapping[str, Any], client_id: str) -> LaunchContext:
     ags = payload.get(claims.AGS_ENDPOINT) or {}
     if not isinstance(ags, Mapping):
         ags = {}
+    nrps = payload.get(claims.NRPS) or {}
+    if not isinstance(nrps, Mapping):
+        nrps = {}
     unit = _text(custom.get(UNIT_PARAMETER)) if isinstance(custom, Mapping) else None
     return LaunchContext(
         issuer=payload["iss"],
@@ -101,4 +105,5 @@ def launch_context(payload: Mapping[str, Any], client_id: str) -> LaunchContext:
         ags_scopes=tuple(s for s in ags.get("scope") or [] if isinstance(s, str)),
         ags_lineitems=_text(ags.get("lineitems")),
         ags_lineitem=_text(ags.get("lineitem")),
+        nrps_url=_text(nrps.get("context_memberships_url")),
     )

@@ -1,4 +1,5 @@
-"""id_token validation for resource-link launches (LTI Core 1.3 §5.1, Security Framework §5.1.3).
+"""id_token validation for resource-link launches (LTI Core 1.3 §5.1, Security Framework §5.1.3) and
+deep-linking requests (LTI Deep Linking 2.0 §4.4), which pass the same checks.
 
 Built on pylti1p3's MessageLaunch (token decoding, registration lookup, message validators) with what it
 lacks: clock leeway on ``iat``/``exp``, ``aud``/``azp`` checks, cached platform keys with a re-fetch on key
@@ -167,14 +168,15 @@ def _check_lti_claims(payload: Mapping[str, Any]) -> None:
     message_type = payload.get(claims.MESSAGE_TYPE)
     if not message_type:
         raise _missing(claims.MESSAGE_TYPE)
-    if message_type != claims.RESOURCE_LINK_REQUEST:
+    if message_type not in (claims.RESOURCE_LINK_REQUEST, claims.DEEP_LINKING_REQUEST):
         raise LaunchRefusedError(f"Unsupported message type '{message_type}'.", ASK_PLATFORM)
     if not payload.get("sub"):
         raise _missing("sub")
     if not payload.get(claims.DEPLOYMENT_ID):
         raise _missing(claims.DEPLOYMENT_ID)
+    # A deep-linking request creates links, so it has none yet; its settings are read in lti/deep_linking.py.
     link = payload.get(claims.RESOURCE_LINK)
-    if not isinstance(link, Mapping) or not link.get("id"):
+    if message_type == claims.RESOURCE_LINK_REQUEST and (not isinstance(link, Mapping) or not link.get("id")):
         raise _missing(claims.RESOURCE_LINK)
     if not isinstance(payload.get(claims.ROLES), list):
         raise _missing(claims.ROLES)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from assessments.attempt import AnswerOutcome, Attempt, RecordedAnswer, record_answer, resume_or_start, submit
 from assessments.errors import AssessmentError
 from assessments.scoring import Result, result
-from content.model import Assessment, AssessmentKind, Module
+from content.model import Assessment, AssessmentKind, Module, ModuleSettings
 from lms_plugin.clock import Clock
 from lms_plugin.models import AnswerRow, AttemptRow
 from lms_plugin.services.records import RecordKey
@@ -76,8 +76,11 @@ class AttemptService:
         clock: Clock,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         events: AttemptEvents | None = None,
+        settings: ModuleSettings | None = None,
     ) -> None:
         self.events = events
+        # The placement's settings with the student's extra attempts, or the module's defaults.
+        self.settings = settings or module.settings
         self.session = session
         self.module = module
         self.clock = clock
@@ -91,7 +94,7 @@ class AttemptService:
 
     def _limit(self, assessment: Assessment) -> int | None:
         # Lesson quizzes can be retaken freely; the module test has the module's attempt limit.
-        return self.module.settings.test_attempts if assessment.kind is AssessmentKind.TEST else None
+        return self.settings.test_attempts if assessment.kind is AssessmentKind.TEST else None
 
     def history(self, record: RecordKey, assessment_id: str) -> list[Attempt]:
         rows = self.session.scalars(
@@ -111,8 +114,8 @@ class AttemptService:
             limit=self._limit(assessment),
             attempt_id=self.new_id(),
             now=self.clock.now(),
-            shuffle_questions=self.module.settings.shuffle_questions,
-            shuffle_options=self.module.settings.shuffle_options,
+            shuffle_questions=self.settings.shuffle_questions,
+            shuffle_options=self.settings.shuffle_options,
         )
         if attempt not in history:
             self.session.add(
@@ -144,7 +147,7 @@ class AttemptService:
         return row, _to_domain(row, answers), self._assessment(row.assessment_id)
 
     def _store_submission(self, row: AttemptRow, attempt: Attempt, assessment: Assessment) -> Result:
-        outcome = result(attempt, assessment, self.module.settings.pass_ratio)
+        outcome = result(attempt, assessment, self.settings.pass_ratio)
         row.submitted_at = attempt.submitted_at
         row.score_correct = outcome.score.correct
         row.score_total = outcome.score.total

@@ -15,6 +15,7 @@ from content import Module
 from lms_plugin.clock import Clock
 from lms_plugin.config import Settings
 from lms_plugin.lti.context import WHOLE_MODULE, LaunchContext, launch_context
+from lms_plugin.lti.deep_linking import DeepLinkRequest, deep_link_request, is_deep_linking
 from lms_plugin.lti.errors import LaunchRefusedError
 from lms_plugin.lti.login import STATE_COOKIE_PREFIX, origin_of
 from lms_plugin.lti.platform_directory import PlatformDirectory, PlatformInfo
@@ -23,6 +24,7 @@ from lms_plugin.lti.sessions import SessionService
 from lms_plugin.lti.tool_config import DatabaseToolConf
 from lms_plugin.lti.validation import RELAUNCH, ToolMessageLaunch
 from lms_plugin.models import Course, Deployment, Learner, ModuleRecord, OidcLogin, Placement
+from lms_plugin.services.deep_linking import DeepLinkingService
 from lms_plugin.services.records import CourseIdentity, LearnerIdentity, RecordService
 
 STORAGE_CHECK_LIFETIME = 120  # seconds the launch page has to answer with the state from Platform Storage
@@ -48,6 +50,14 @@ class CompletedLaunch:
     unit: str
     state_check: str
     context: LaunchContext
+
+
+@dataclass(frozen=True)
+class CompletedDeepLink:
+    """An instructor's deep-linking request, validated like a launch: the picker opens with this token."""
+
+    token: str
+    state_check: str
 
 
 @dataclass(frozen=True)
@@ -92,24 +102,22 @@ class LaunchService:
         login.used_at = self.now
         return login
 
-    def _check_deployment(self, platform: PlatformInfo, context: LaunchContext) -> None:
-        if self.directory.is_active(self.session, platform.id, context.deployment_id, self.now):
+    def _check_deployment(self, platform: PlatformInfo, deployment_id: str) -> None:
+        if self.directory.is_active(self.session, platform.id, deployment_id, self.now):
             return
         known = self.session.scalar(
             select(Deployment.id).where(
-                Deployment.platform_id == platform.id, Deployment.deployment_id == context.deployment_id
+                Deployment.platform_id == platform.id, Deployment.deployment_id == deployment_id
             )
         )
         if known is None:
             self.session.add(
-                Deployment(
-                    platform_id=platform.id, deployment_id=context.deployment_id, active=False, created_at=self.now
-                )
+                Deployment(platform_id=platform.id, deployment_id=deployment_id, active=False, created_at=self.now)
             )
         raise LaunchRefusedError(
-            f"Deployment {context.deployment_id} of {platform.name} is not active in this tool yet.",
+            f"Deployment {deployment_id} of {platform.name} is not active in this tool yet.",
             f"A tool admin activates it with: tracebook platform activate --issuer {platform.issuer} "
-            f"--client-id {platform.client_id} --deployment-id {context.deployment_id}",
+            f"--client-id {platform.client_id} --deployment-id {deployment_id}",
             status=403,
         )
 
@@ -121,12 +129,16 @@ class LaunchService:
                 f"Set the link's custom parameter tracebook_unit to 'module' or one of: {', '.join(sorted(units))}.",
             )
 
-    def launch(self, form: Mapping[str, str], cookies: Mapping[str, str]) -> CompletedLaunch | StorageCheck:
+    def launch(
+        self, form: Mapping[str, str], cookies: Mapping[str, str]
+    ) -> CompletedLaunch | CompletedDeepLink | StorageCheck:
         # One flush at the end writes the spent login with its outcome, instead of an UPDATE per change.
         with self.session.no_autoflush:
             return self._launch(form, cookies)
 
-    def _launch(self, form: Mapping[str, str], cookies: Mapping[str, str]) -> CompletedLaunch | StorageCheck:
+    def _launch(
+        self, form: Mapping[str, str], cookies: Mapping[str, str]
+    ) -> CompletedLaunch | CompletedDeepLink | StorageCheck:
         if not form.get("id_token"):
             raise LaunchRefusedError(
                 "This is not an LTI launch: the request carries no id_token.", "Start the activity from your course."
@@ -134,12 +146,18 @@ class LaunchService:
         login = self._login(form.get("state"))
         validator = ToolMessageLaunch(form, DatabaseToolConf(self.session, self.directory, self.now), self.keys)
         platform, client_id, payload = validator.verify(login, self.now, self.settings.lti_leeway)
-        context = launch_context(payload, client_id)
-        self._check_deployment(platform, context)
-        self._check_unit(context)
+        target: LaunchContext | DeepLinkRequest
+        if is_deep_linking(payload):
+            target = deep_link_request(payload, client_id)  # refuses anyone but instructors
+            self._check_deployment(platform, target.deployment_id)
+        else:
+            target = launch_context(payload, client_id)
+            self._check_deployment(platform, target.deployment_id)
+            self._check_unit(target)
 
         if login.storage_target:
-            handle = self.handles.dumps({"state": login.state, "context": context.to_json()})
+            carried = "deep_link" if isinstance(target, DeepLinkRequest) else "context"
+            handle = self.handles.dumps({"state": login.state, carried: target.to_json()})
             return StorageCheck(
                 handle=handle,
                 state=login.state,
@@ -152,9 +170,9 @@ class LaunchService:
                 "LMS frame.",
                 "Open the activity again from your course; the tool will offer to open in a new window.",
             )
-        return self._complete(login, context, StateCheck.NEW_WINDOW if login.new_window else StateCheck.COOKIE)
+        return self._finish(login, target, StateCheck.NEW_WINDOW if login.new_window else StateCheck.COOKIE)
 
-    def confirm(self, handle: str, stored_state: str | None) -> CompletedLaunch:
+    def confirm(self, handle: str, stored_state: str | None) -> CompletedLaunch | CompletedDeepLink:
         """Finish a Platform Storage launch with the state the launch page read back from the platform."""
         try:
             data = self.handles.loads(handle, max_age=STORAGE_CHECK_LIFETIME)
@@ -170,7 +188,22 @@ class LaunchService:
                 "The platform's storage does not hold this login's state, so this browser did not start it.",
                 RELAUNCH,
             )
-        return self._complete(login, LaunchContext.from_json(data["context"]), StateCheck.PLATFORM_STORAGE)
+        target = (
+            DeepLinkRequest.from_json(data["deep_link"])
+            if "deep_link" in data
+            else LaunchContext.from_json(data["context"])
+        )
+        return self._finish(login, target, StateCheck.PLATFORM_STORAGE)
+
+    def _finish(
+        self, login: OidcLogin, target: LaunchContext | DeepLinkRequest, state_check: str
+    ) -> CompletedLaunch | CompletedDeepLink:
+        if isinstance(target, LaunchContext):
+            return self._complete(login, target, state_check)
+        login.state_check = state_check
+        lifetime = timedelta(seconds=self.settings.session_lifetime)
+        token = DeepLinkingService(self.settings.secret_key, self.module, self.now, lifetime).open(target)
+        return CompletedDeepLink(token=token, state_check=state_check)
 
     def _returning(self, context: LaunchContext, course: CourseIdentity) -> _Ids | None:
         """The ids of a learner who launched this placement before with the same details: one query
@@ -189,6 +222,7 @@ class LaunchService:
                 Placement.ags_lineitems_url,
                 Placement.ags_lineitem_url,
                 Placement.ags_scopes,
+                Course.nrps_url,
             )
             .select_from(Learner)
             .join(
@@ -214,9 +248,9 @@ class LaunchService:
         ).one_or_none()
         if row is None:
             return None
-        learner_id, name, email, course_id, title, record_id, placement_id, unit, link_title, *ags = row
+        learner_id, name, email, course_id, title, record_id, placement_id, unit, link_title, *services = row
         same = (
-            ags == [context.ags_lineitems, context.ags_lineitem, list(context.ags_scopes)]
+            services == [context.ags_lineitems, context.ags_lineitem, list(context.ags_scopes), context.nrps_url]
             and context.name in (None, name)
             and context.email in (None, email)
             and course.title in (None, title)
@@ -229,6 +263,8 @@ class LaunchService:
         records = RecordService(self.session, self.clock)
         learner = records.learner(LearnerIdentity(context.issuer, context.sub, context.name, context.email))
         course = records.course(course_identity)
+        course.nrps_url = context.nrps_url or course.nrps_url
+        course.platform_id = platform_id
         record = records.module_record(learner, course, self.module.id)
         placement = self.session.scalar(
             select(Placement).where(
