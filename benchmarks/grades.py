@@ -59,7 +59,7 @@ from content.model import Option, Question
 from lms_plugin import create_app
 from lms_plugin.db import Database
 from lms_plugin.emulator.registration import register_emulator
-from lms_plugin.grades.sync import GradeSync
+from lms_plugin.grades.sync import GradeSync, GradeTarget
 from lms_plugin.lti.context import LaunchContext
 from lms_plugin.lti.keys import ToolKeyService
 from lms_plugin.lti.sessions import SessionService
@@ -183,7 +183,7 @@ def submit_tests(app: Flask, learners: Sequence[Learner]) -> float:
         # As the student pages build it: the placement's settings, the gradebook sync as the attempt's events.
         tool = SessionService(session, secret, clock.now()).resolve(token)
         settings = CourseSettingsService(session, module, clock.now()).effective(tool.placement_id, tool.record_id)
-        grades = GradeSync(session, module, clock, tool)
+        grades = GradeSync(session, module, clock, GradeTarget.of(tool))
         attempts = AttemptService(session, module, clock, events=grades, settings=settings)
         return attempts, RecordRef(tool.record_id, tool.learner_id)
 

@@ -22,6 +22,7 @@ from lms_plugin.delivery import service_client
 from lms_plugin.lti.sessions import SessionService, ToolSession
 from lms_plugin.models import Course, Learner, OutboxMessage, Placement
 from lms_plugin.outbox.store import Outbox
+from lms_plugin.services.attempt_resets import reset_latest_attempt
 from lms_plugin.services.course_settings import CourseSettingsService, PlacementChoice, SettingsError
 from lms_plugin.services.dashboard import Dashboard, DashboardService
 from lms_plugin.services.roster import RosterService
@@ -158,6 +159,19 @@ def extra_attempt(learner_id: int) -> WerkzeugResponse:
             CourseSettingsService(r.session, wiring.module(), wiring.clock().now()).grant_attempt(
                 r.course.id, learner_id, learner.name or learner.sub, _actor(r.tool)
             )
+        except SettingsError as error:
+            abort(404, description=str(error))
+    return redirect(student_url("instructor.dashboard", _anchor="students-heading"), code=303)
+
+
+@blueprint.post("/students/<int:learner_id>/reset-attempt")
+def reset_attempt(learner_id: int) -> WerkzeugResponse:
+    with _instructor() as r:
+        try:
+            reset_latest_attempt(
+                r.session, wiring.module(), wiring.clock(), course_id=r.course.id, learner_id=learner_id,
+                actor=_actor(r.tool),
+            )  # fmt: skip
         except SettingsError as error:
             abort(404, description=str(error))
     return redirect(student_url("instructor.dashboard", _anchor="students-heading"), code=303)

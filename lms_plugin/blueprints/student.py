@@ -19,7 +19,7 @@ from content import Assessment, AssessmentKind, ModuleSettings, UnitKind
 from content.markdown import render_markdown
 from content.rendering import lesson_kicker, render_lesson_html
 from lms_plugin import wiring
-from lms_plugin.grades.sync import GradeSync
+from lms_plugin.grades.sync import GradeSync, GradeTarget
 from lms_plugin.lti.context import WHOLE_MODULE
 from lms_plugin.lti.sessions import SessionService, ToolSession
 from lms_plugin.presenters import quiz_questions, review_questions, test_questions
@@ -46,7 +46,7 @@ class _Request:
 
     @property
     def attempts(self) -> AttemptService:
-        grades = GradeSync(self.session, wiring.module(), wiring.clock(), self.tool)
+        grades = GradeSync(self.session, wiring.module(), wiring.clock(), GradeTarget.of(self.tool))
         return AttemptService(self.session, wiring.module(), wiring.clock(), events=grades, settings=self.settings)
 
     @property

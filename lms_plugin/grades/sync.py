@@ -7,6 +7,8 @@
 - Scores are queued for gradable learners only: never for instructors, admins or a platform's test student.
 """
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,23 +27,38 @@ from lms_plugin.services.course_settings import CourseSettingsService
 TAG = "tracebook"
 
 
+@dataclass(frozen=True)
+class GradeTarget:
+    """Whose gradebook cells: the learner in a course, their module record and LTI user id."""
+
+    course_id: int
+    learner_id: int
+    record_id: int
+    user_id: str
+    gradable: bool  # false for staff and a platform's test student
+
+    @classmethod
+    def of(cls, tool: ToolSession) -> "GradeTarget":
+        return cls(tool.course_id, tool.learner_id, tool.record_id, tool.context.sub, tool.context.is_learner)
+
+
 class GradeSync:
     """The attempt events of one learner's session, turned into gradebook messages."""
 
-    def __init__(self, session: Session, module: Module, clock: Clock, tool: ToolSession) -> None:
+    def __init__(self, session: Session, module: Module, clock: Clock, target: GradeTarget) -> None:
         self.session = session
         self.module = module
         self.clock = clock
-        self.tool = tool
+        self.target = target
 
     def _placements(self, assessment: Assessment) -> list[tuple[Placement, Platform]]:
-        if not self.tool.context.is_learner:
+        if not self.target.gradable:
             return []
         units = {WHOLE_MODULE, assessment.id} if assessment.kind is AssessmentKind.TEST else {assessment.id}
         rows = self.session.execute(
             select(Placement, Platform)
             .join(Platform, Platform.id == Placement.platform_id)
-            .where(Placement.course_id == self.tool.course_id, Placement.unit.in_(units))
+            .where(Placement.course_id == self.target.course_id, Placement.unit.in_(units))
         ).all()
         return [(p, platform) for p, platform in rows if p.ags_lineitem_url or p.ags_lineitems_url]
 
@@ -49,7 +66,7 @@ class GradeSync:
         rows = self.session.scalars(
             select(AttemptRow)
             .where(
-                AttemptRow.record_id == self.tool.record_id,
+                AttemptRow.record_id == self.target.record_id,
                 AttemptRow.assessment_id == assessment_id,
                 AttemptRow.submitted_at.is_not(None),
             )
@@ -60,7 +77,7 @@ class GradeSync:
     def _queue(
         self, placement: Placement, platform: Platform, assessment: Assessment, payload: dict[str, object], key: str
     ) -> None:
-        ordering_key = f"{CHANNEL}:{placement.id}:{self.tool.learner_id}"
+        ordering_key = f"{CHANNEL}:{placement.id}:{self.target.learner_id}"
         latest = self.session.scalar(
             select(OutboxMessage.payload)
             .where(OutboxMessage.ordering_key == ordering_key, OutboxMessage.status != Status.SUPERSEDED)
@@ -77,7 +94,7 @@ class GradeSync:
             channel=CHANNEL,
             ordering_key=ordering_key,
             supersede=True,
-            learner_id=self.tool.learner_id,
+            learner_id=self.target.learner_id,
             destination={
                 "issuer": platform.issuer,
                 "client_id": platform.client_id,
@@ -88,7 +105,7 @@ class GradeSync:
                 "tag": TAG,
                 "label": label,
                 "score_maximum": len(assessment.questions),
-                "user_id": self.tool.context.sub,
+                "user_id": self.target.user_id,
             },
             payload=payload,
         )
@@ -109,14 +126,26 @@ class GradeSync:
                 platform,
                 assessment,
                 {"activityProgress": "Started", "gradingProgress": "NotReady"},
-                key=f"{CHANNEL}:{placement.id}:{self.tool.learner_id}:started:{attempt.id}",
+                key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:started:{attempt.id}",
             )
 
     def submitted(self, attempt: Attempt) -> None:
-        scores = self._scores(attempt.assessment_id)
+        self.rescore(self._assessment(attempt), key=f"submitted:{attempt.id}")
+
+    def rescore(self, assessment: Assessment, key: str) -> None:
+        """Queue the policy score of ``assessment`` again (after a submission, or an attempt an instructor reset)."""
+        scores = self._scores(assessment.id)
         if not scores:
+            # Every attempt was reset: empty the cells (no scoreGiven) rather than leave a score with no attempt.
+            for placement, platform in self._placements(assessment):
+                self._queue(
+                    placement,
+                    platform,
+                    assessment,
+                    {"activityProgress": "Initialized", "gradingProgress": "NotReady"},
+                    key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:{key}",
+                )
             return
-        assessment = self._assessment(attempt)
         settings = CourseSettingsService(self.session, self.module, self.clock.now())
         for placement, platform in self._placements(assessment):
             score = policy_score(scores, settings.choice(placement.id).score_policy)
@@ -131,5 +160,5 @@ class GradeSync:
                     "activityProgress": "Completed",
                     "gradingProgress": "FullyGraded",
                 },
-                key=f"{CHANNEL}:{placement.id}:{self.tool.learner_id}:submitted:{attempt.id}",
+                key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:{key}",
             )

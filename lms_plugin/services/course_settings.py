@@ -52,7 +52,7 @@ class CourseSettingsService:
             review=dataclasses.replace(defaults.review, show_correct_answers=choice.show_correct_answers),
         )
 
-    def _audit(self, course_id: int, actor: str, action: str, detail: str) -> None:
+    def audit_change(self, course_id: int, actor: str, action: str, detail: str) -> None:
         self.session.add(InstructorAudit(course_id=course_id, actor=actor, action=action, detail=detail, at=self.now))
 
     def update(self, course_id: int, placement_id: int, choice: PlacementChoice, actor: str) -> None:
@@ -73,9 +73,14 @@ class CourseSettingsService:
             if getattr(before, name) != getattr(choice, name)
         ]
         if changes:
-            self._audit(course_id, actor, "settings", "; ".join(changes))
+            self.audit_change(course_id, actor, "settings", "; ".join(changes))
 
     def grant_attempt(self, course_id: int, learner_id: int, student: str, actor: str) -> None:
+        record = self.record(course_id, learner_id)
+        self.session.add(AttemptGrant(learner_id=learner_id, record_id=record.id, extra=1, granted_at=self.now))
+        self.audit_change(course_id, actor, "extra attempt", f"one more module-test attempt for {student}")
+
+    def record(self, course_id: int, learner_id: int) -> ModuleRecord:
         record = self.session.scalar(
             select(ModuleRecord).where(
                 ModuleRecord.course_id == course_id,
@@ -85,8 +90,7 @@ class CourseSettingsService:
         )
         if record is None:
             raise SettingsError("That student has not opened the module in this course yet.")
-        self.session.add(AttemptGrant(learner_id=learner_id, record_id=record.id, extra=1, granted_at=self.now))
-        self._audit(course_id, actor, "extra attempt", f"one more module-test attempt for {student}")
+        return record
 
     def audit(self, course_id: int) -> list[InstructorAudit]:
         return list(

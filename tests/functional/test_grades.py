@@ -251,3 +251,19 @@ def _pending(db: Database) -> int:
             )
             or 0
         )
+
+
+def test_a_score_the_gradebook_refuses_for_the_user_is_recorded_not_gradable(
+    client: FlaskClient, app: Flask, db: Database, clock: FrozenClock, module: Module
+) -> None:
+    token = session_token(launch_as(client, app, unit="module-test"))
+    _take_test(client, token, module, right=12)
+    FAILURES["scores"] = [{"status": 422, "body": "User not found in course or is not a student"}]
+    _drain(app, clock)
+
+    message = _messages(db)[-1]
+    assert message.status == Status.NOT_GRADABLE
+    assert message.last_error == "HTTP 422: User not found in course or is not a student"
+    clock.advance(hours=24)
+    _drain(app, clock)
+    assert _messages(db)[-1].status == Status.NOT_GRADABLE  # not retried

@@ -146,3 +146,30 @@ def test_placement_settings_change_attempts_review_and_the_score_sent(
     with db.transaction() as session:
         given = [s.score_given for s in session.scalars(select(EmulatorScore).order_by(EmulatorScore.id))]
     assert given[-1] == 9.0  # "latest" counts: the lower retake is what the gradebook shows
+
+
+def test_resetting_an_attempt_frees_it_and_resends_the_remaining_best_score(
+    client: FlaskClient, app: Flask, db: Database, module: Module
+) -> None:
+    student = session_token(launch_as(client, app, unit="module-test"))
+    _take_test(client, student, module, right=9)
+    _take_test(client, student, module, right=14)
+    token = _instructor(client, app)
+    page = client.get("/instructor/", query_string={"s": token}).get_data(as_text=True)
+    reset = page.split('action="/instructor/students/', 2)[2].split('"', 1)[0]
+    assert reset.endswith("/reset-attempt")
+
+    assert client.post(f"/instructor/students/{reset}", data={"s": token}).status_code == 303
+
+    page = client.get("/instructor/", query_string={"s": token}).get_data(as_text=True)
+    assert "9 / 9 (1)" in page
+    assert "Alan Teacher: reset attempt (Ada Learner&#39;s attempt 2 (14/15) removed)" in page
+    assert "You have 2 of 3 attempts left." in client.get("/s/module-test", query_string={"s": student}).get_data(
+        as_text=True
+    )
+    worker = outbox_worker(app, "reset-worker")
+    while worker.run_once():
+        pass
+    with db.transaction() as session:
+        given = [s.score_given for s in session.scalars(select(EmulatorScore).order_by(EmulatorScore.id))]
+    assert given[-1] == 9.0  # the gradebook follows: the remaining attempt's score
