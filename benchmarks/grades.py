@@ -41,13 +41,13 @@ from flask import Flask
 # The launch benchmark's helpers (this script's sibling: `python benchmarks/grades.py` puts its folder first
 # on sys.path): subprocess servers, CPU from /proc, the throwaway database, a browser-less Moodle launch.
 from launch import (
-    DEFAULT_POSTGRES_ADMIN_URL,
     LaunchClient,
     LaunchFailedError,
     PostgresBackends,
     Server,
     ServerError,
     _backend_delta,
+    add_database_options,
     free_port,
     throwaway_postgres,
 )
@@ -433,14 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="outbox worker processes [2; smoke 1]")
     parser.add_argument("--emulator-workers", type=int, default=2, help="the emulator's gunicorn workers [2]")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds the drain may take at most [300]")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--database-url", help="use this (empty) PostgreSQL database instead of a throwaway one")
-    where.add_argument("--sqlite", action="store_true", help="use a throwaway SQLite file (the smoke default)")
-    where.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL database, also with --smoke")
-    parser.add_argument(
-        "--postgres-admin-url", default=DEFAULT_POSTGRES_ADMIN_URL, help="server to create the throwaway database on"
-    )
-    parser.add_argument("--smoke", action="store_true", help="a tiny run, for the test suite")
+    add_database_options(parser)
     args = parser.parse_args(argv)
     args.submissions = args.submissions or (20 if args.smoke else 1000)
     args.workers = args.workers or (1 if args.smoke else 2)

@@ -557,12 +557,8 @@ def _own_cpu() -> float:
     return times.user + times.system
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--launches", type=int, default=None, help="launches per measured phase [300; smoke 5]")
-    parser.add_argument("--concurrency", type=int, default=None, help="clients in the loaded phase [16; smoke 2]")
-    parser.add_argument("--tool-workers", type=int, default=2, help="the tool's gunicorn workers [2]")
-    parser.add_argument("--emulator-workers", type=int, default=2, help="the emulator's gunicorn workers [2]")
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """Where a benchmark runs, and how big: shared by every benchmark script."""
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--database-url", help="use this (empty) PostgreSQL database instead of a throwaway one")
     where.add_argument("--sqlite", action="store_true", help="use a throwaway SQLite file (the smoke default)")
@@ -571,6 +567,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--postgres-admin-url", default=DEFAULT_POSTGRES_ADMIN_URL, help="server to create the throwaway database on"
     )
     parser.add_argument("--smoke", action="store_true", help="a tiny run, for the test suite")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--launches", type=int, default=None, help="launches per measured phase [300; smoke 5]")
+    parser.add_argument("--concurrency", type=int, default=None, help="clients in the loaded phase [16; smoke 2]")
+    parser.add_argument("--tool-workers", type=int, default=2, help="the tool's gunicorn workers [2]")
+    parser.add_argument("--emulator-workers", type=int, default=2, help="the emulator's gunicorn workers [2]")
+    add_database_options(parser)
     args = parser.parse_args(argv)
     args.launches = args.launches or (5 if args.smoke else 300)
     args.concurrency = args.concurrency or (2 if args.smoke else 16)

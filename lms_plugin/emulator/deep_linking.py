@@ -17,7 +17,6 @@ from sqlalchemy import select
 from lms_plugin import wiring
 from lms_plugin.emulator.keys import EmulatorKeys
 from lms_plugin.emulator.platforms import (
-    COURSE_LABEL,
     COURSE_TITLE,
     PEOPLE,
     PLATFORMS,
@@ -27,7 +26,7 @@ from lms_plugin.emulator.platforms import (
     placements,
 )
 from lms_plugin.emulator.services import _tool_key as tool_key
-from lms_plugin.emulator.tokens import TOKEN_LIFETIME, context_id, sign
+from lms_plugin.emulator.tokens import context_id, message_claims, sign
 from lms_plugin.lti import claims
 from lms_plugin.lti.context import UNIT_PARAMETER, WHOLE_MODULE
 from lms_plugin.models import EmulatorLineItem, EmulatorPlacement
@@ -121,35 +120,16 @@ def deep_linking_claims(
     data: str,
 ) -> dict[str, Any]:
     """An ``LtiDeepLinkingRequest`` id_token's claims (§4.4): who asks, in which course, and how to answer."""
-    payload: dict[str, Any] = {
-        "iss": platform.issuer(emulator_url),
-        "aud": platform.client_id,
-        "azp": platform.client_id,
-        "sub": f"{platform.mode}-user-{person.id}",
-        "iat": int(now.timestamp()),
-        "exp": int((now + TOKEN_LIFETIME).timestamp()),
-        "nonce": nonce,
-        "name": person.name,
-        "given_name": person.given_name,
-        "family_name": person.family_name,
-        claims.MESSAGE_TYPE: claims.DEEP_LINKING_REQUEST,
-        claims.VERSION: claims.LTI_VERSION,
-        claims.DEPLOYMENT_ID: platform.deployment_id,
-        claims.TARGET_LINK_URI: f"{tool_url}/lti/launch",
-        claims.ROLES: list(person.roles),
-        claims.CONTEXT: {
-            "id": context_id(platform),
-            "label": COURSE_LABEL,
-            "title": COURSE_TITLE,
-            "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
-        },
-        claims.TOOL_PLATFORM: {
-            "guid": f"{platform.mode}-emulator",
-            "name": platform.name,
-            "product_family_code": platform.product_family_code,
-            "version": "emulated",
-        },
-        claims.LAUNCH_PRESENTATION: {"document_target": "iframe", "locale": "en"},
+    payload = message_claims(
+        platform,
+        emulator_url=emulator_url,
+        tool_url=tool_url,
+        person=person,
+        nonce=nonce,
+        now=now,
+        message_type=claims.DEEP_LINKING_REQUEST,
+    )
+    payload |= {
         claims.DEEP_LINKING_SETTINGS: {
             "deep_link_return_url": f"{emulator_url}/{platform.mode}/deep-link/return",
             "accept_types": ["ltiResourceLink"],
@@ -161,8 +141,6 @@ def deep_linking_claims(
             "data": data,
         },
     }
-    if person.email:
-        payload["email"] = person.email
     return payload
 
 

@@ -22,18 +22,18 @@ from lms_plugin.lti.keys import SigningKey, private_key
 TOKEN_LIFETIME = timedelta(minutes=5)
 
 
-def resource_link_claims(
+def message_claims(
     platform: EmulatedPlatform,
     *,
     emulator_url: str,
     tool_url: str,
     person: Person,
-    placement: EmulatedPlacement,
     nonce: str,
     now: datetime,
-    lineitem_url: str | None = None,
+    message_type: str,
 ) -> dict[str, Any]:
-    payload: dict[str, Any] = {
+    """What every LTI message from the emulator says: who, in which course, on which platform."""
+    return {
         "iss": platform.issuer(emulator_url),
         "aud": platform.client_id,
         "azp": platform.client_id,
@@ -44,11 +44,10 @@ def resource_link_claims(
         "name": person.name,
         "given_name": person.given_name,
         "family_name": person.family_name,
-        claims.MESSAGE_TYPE: claims.RESOURCE_LINK_REQUEST,
+        claims.MESSAGE_TYPE: message_type,
         claims.VERSION: claims.LTI_VERSION,
         claims.DEPLOYMENT_ID: platform.deployment_id,
         claims.TARGET_LINK_URI: f"{tool_url}/lti/launch",
-        claims.RESOURCE_LINK: {"id": f"{platform.mode}-{placement.resource_link_id}", "title": placement.title},
         claims.ROLES: list(person.roles),
         claims.CONTEXT: {
             "id": context_id(platform),
@@ -63,6 +62,32 @@ def resource_link_claims(
             "version": "emulated",
         },
         claims.LAUNCH_PRESENTATION: {"document_target": "iframe", "locale": "en"},
+        **({"email": person.email} if person.email else {}),
+    }
+
+
+def resource_link_claims(
+    platform: EmulatedPlatform,
+    *,
+    emulator_url: str,
+    tool_url: str,
+    person: Person,
+    placement: EmulatedPlacement,
+    nonce: str,
+    now: datetime,
+    lineitem_url: str | None = None,
+) -> dict[str, Any]:
+    payload = message_claims(
+        platform,
+        emulator_url=emulator_url,
+        tool_url=tool_url,
+        person=person,
+        nonce=nonce,
+        now=now,
+        message_type=claims.RESOURCE_LINK_REQUEST,
+    )
+    payload |= {
+        claims.RESOURCE_LINK: {"id": f"{platform.mode}-{placement.resource_link_id}", "title": placement.title},
         claims.CUSTOM: {UNIT_PARAMETER: placement.unit},
         claims.AGS_ENDPOINT: {
             "scope": [SCOPE_LINEITEM, SCOPE_RESULT, SCOPE_SCORE],
@@ -71,8 +96,6 @@ def resource_link_claims(
         },
         claims.NRPS: {"context_memberships_url": memberships_url(platform, emulator_url), "service_versions": ["2.0"]},
     }
-    if person.email:
-        payload["email"] = person.email
     return payload
 
 
