@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from lms_plugin import wiring
 from lms_plugin.lti.keys import ToolKeyService
 from lms_plugin.lti.platform_directory import TTL as DIRECTORY_TTL
+from lms_plugin.lti.registration import RegistrationLinks
 from lms_plugin.outbox.store import Outbox
 from lms_plugin.services import admins
 from lms_plugin.services.admins import AdminAccounts, AdminError, AdminSummary, AuditTrail, TooManyAttemptsError
@@ -207,6 +208,19 @@ def set_deployment() -> WerkzeugResponse:
         seconds = int(DIRECTORY_TTL.total_seconds())
         state = "active" if active else f"inactive: launches from it are refused within {seconds} seconds"
         flash(f"Deployment {deployment_id} of {issuer} is now {state}.", "success")
+    return redirect(url_for("admin.platforms"), code=303)
+
+
+@blueprint.post("/registration-links")
+def create_registration_link() -> WerkzeugResponse:
+    """A one-time LTI Dynamic Registration link, for an LMS admin to paste into Moodle or Canvas."""
+
+    def create(db: Session) -> tuple[str, str]:
+        link = RegistrationLinks(db, _now()).create(wiring.settings().base_url, created_by=_admin().username)
+        return link, "a one-time dynamic registration link"
+
+    link = _audited("registration-link.create", create)
+    flash(f"One-time registration link (valid 24 hours): {link}", "success")
     return redirect(url_for("admin.platforms"), code=303)
 
 

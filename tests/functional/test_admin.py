@@ -310,3 +310,15 @@ def test_the_session_cookie_is_secure_when_the_tool_is_served_over_https(app: Fl
     )
     assert https_app.config["SESSION_COOKIE_SECURE"] is True
     https_app.extensions["tracebook.db"].dispose()
+
+
+def test_an_admin_makes_a_one_time_registration_link_on_the_page_and_it_is_audited(
+    client: FlaskClient, db: Database, admin: str
+) -> None:
+    _log_in(client)
+    response = client.post("/admin/registration-links", data={"csrf_token": _csrf(client, "/admin/platforms")})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    link = page.split("One-time registration link (valid 24 hours): ", 1)[1].split("<", 1)[0].strip()
+    assert "/lti/register?tb_link=" in link
+    assert _audit(db)[-1][:2] == (USERNAME, "registration-link.create")
