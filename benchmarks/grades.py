@@ -24,9 +24,7 @@ import argparse
 import logging
 import os
 import re
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -49,7 +47,7 @@ from launch import (
     _backend_delta,
     add_database_options,
     free_port,
-    throwaway_postgres,
+    run_on_database,
 )
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -438,18 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.submissions = args.submissions or (20 if args.smoke else 1000)
     args.workers = args.workers or (1 if args.smoke else 2)
 
-    workdir = Path(tempfile.mkdtemp(prefix="tracebook-grades-bench-"))
-    cwd = Path.cwd()
-    try:
-        if args.database_url:
-            return benchmark(args, args.database_url, workdir)
-        if args.sqlite or (args.smoke and not args.postgres):
-            return benchmark(args, f"sqlite:///{workdir / 'data' / 'tracebook.sqlite3'}", workdir)
-        with throwaway_postgres(args.postgres_admin_url) as url:
-            return benchmark(args, url.replace("postgresql://", "postgresql+psycopg://", 1), workdir)
-    finally:
-        os.chdir(cwd)
-        shutil.rmtree(workdir, ignore_errors=True)
+    return run_on_database(args, benchmark, "tracebook-grades-bench-")
 
 
 if __name__ == "__main__":

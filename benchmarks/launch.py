@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
@@ -569,6 +569,24 @@ def add_database_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smoke", action="store_true", help="a tiny run, for the test suite")
 
 
+def run_on_database(
+    args: argparse.Namespace, benchmark: Callable[[argparse.Namespace, str, Path], int], prefix: str
+) -> int:
+    """Run ``benchmark`` on the database the options name (a throwaway one by default) in a temporary folder."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    cwd = Path.cwd()
+    try:
+        if args.database_url:
+            return benchmark(args, args.database_url, workdir)
+        if args.sqlite or (args.smoke and not args.postgres):
+            return benchmark(args, f"sqlite:///{workdir / 'data' / 'tracebook.sqlite3'}", workdir)
+        with throwaway_postgres(args.postgres_admin_url) as url:
+            return benchmark(args, url.replace("postgresql://", "postgresql+psycopg://", 1), workdir)
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--launches", type=int, default=None, help="launches per measured phase [300; smoke 5]")
@@ -580,16 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.launches = args.launches or (5 if args.smoke else 300)
     args.concurrency = args.concurrency or (2 if args.smoke else 16)
 
-    workdir = Path(tempfile.mkdtemp(prefix="tracebook-bench-"))
-    try:
-        if args.database_url:
-            return benchmark(args, args.database_url, workdir)
-        if args.sqlite or (args.smoke and not args.postgres):
-            return benchmark(args, f"sqlite:///{workdir / 'data' / 'tracebook.sqlite3'}", workdir)
-        with throwaway_postgres(args.postgres_admin_url) as url:
-            return benchmark(args, url.replace("postgresql://", "postgresql+psycopg://", 1), workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    return run_on_database(args, benchmark, "tracebook-bench-")
 
 
 if __name__ == "__main__":
