@@ -15,17 +15,17 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from lms_plugin import wiring
+from lms_plugin.emulator.dynamic_registration import platform_or_404
 from lms_plugin.emulator.keys import EmulatorKeys
 from lms_plugin.emulator.platforms import (
     COURSE_TITLE,
     PEOPLE,
-    PLATFORMS,
     EmulatedPlacement,
     EmulatedPlatform,
     Person,
     placements,
 )
-from lms_plugin.emulator.services import _tool_key as tool_key
+from lms_plugin.emulator.services import tool_key
 from lms_plugin.emulator.tokens import context_id, message_claims, sign
 from lms_plugin.lti import claims
 from lms_plugin.lti.context import UNIT_PARAMETER, WHOLE_MODULE
@@ -40,13 +40,6 @@ def register(blueprint: Blueprint) -> None:
     """Add the deep-linking pages to the emulator's blueprint."""
     blueprint.add_url_rule("/<mode>/deep-link", view_func=add_to_course)
     blueprint.add_url_rule("/<mode>/deep-link/return", view_func=deep_link_return, methods=["POST"])
-
-
-def _platform(mode: str) -> EmulatedPlatform:
-    platform = PLATFORMS.get(mode)
-    if platform is None:
-        abort(404, description=f"The emulator has no '{mode}' platform (try canvas or moodle).")
-    return platform
 
 
 def _hints() -> URLSafeSerializer:
@@ -85,7 +78,7 @@ def find_placement(mode: str, resource_link_id: str) -> EmulatedPlacement | None
 
 def add_to_course(mode: str) -> str:
     """The course page with the tool's deep-linking picker in the iframe ("Add Tracebook to the course")."""
-    platform = _platform(mode)
+    platform = platform_or_404(mode)
     settings = wiring.settings()
     person = PEOPLE.get(request.args.get("person", "alan"))
     if person is None:
@@ -245,7 +238,7 @@ def _placement_of(item: Any, tool_origin: str) -> tuple[str, str, str, dict[str,
 
 def deep_link_return(mode: str) -> tuple[str, int]:
     """The deep-link return URL: verify the tool's answer, then create its links and gradebook columns."""
-    platform = _platform(mode)
+    platform = platform_or_404(mode)
     payload, data = _verified(platform, request.form.get("JWT", ""))
     tool_origin = wiring.settings().base_url.rstrip("/")
     items = [_placement_of(item, tool_origin) for item in payload.get(claims.DL_CONTENT_ITEMS, [])]

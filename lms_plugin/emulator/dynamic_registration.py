@@ -37,11 +37,13 @@ def register(blueprint: Blueprint) -> None:
     blueprint.add_url_rule("/<mode>/tools/register", view_func=register_tool)
 
 
-def _platform(mode: str) -> EmulatedPlatform:
+def platform_or_404(mode: str, client_id: str | None = None) -> EmulatedPlatform:
+    """The emulated platform of ``mode`` as it serves the tool registered under ``client_id`` (the built-in
+    registration when none is given); 404 for a mode the emulator does not play."""
     platform = PLATFORMS.get(mode)
     if platform is None:
         abort(404, description=f"The emulator has no '{mode}' platform (try canvas or moodle).")
-    return platform
+    return as_registered(platform, client_id)
 
 
 def _registration_tokens() -> URLSafeTimedSerializer:
@@ -71,7 +73,7 @@ def as_registered(platform: EmulatedPlatform, client_id: str | None) -> Emulated
 
 def openid_configuration(mode: str) -> Response:
     """The platform's OpenID configuration, shaped like Moodle's ``/mod/lti/openid-configuration.php``."""
-    platform = _platform(mode)
+    platform = platform_or_404(mode)
     emulator_url = wiring.settings().emulator_url
     messages: list[dict[str, Any]] = [
         {"type": RESOURCE_LINK_REQUEST},
@@ -145,7 +147,7 @@ def _new_deployment_id(platform: EmulatedPlatform, count: int) -> str:
 
 
 def registration_endpoint(mode: str) -> tuple[Response, int]:
-    platform = _platform(mode)
+    platform = platform_or_404(mode)
     bearer = request.headers.get("Authorization", "")
     try:
         grant = _registration_tokens().loads(
@@ -194,7 +196,7 @@ def _registered(mode: str) -> list[EmulatorToolRegistration]:
 
 def tools(mode: str) -> str:
     """The platform's tool list: register a tool by URL, and launch the tools registered that way."""
-    platform = _platform(mode)
+    platform = platform_or_404(mode)
     return render_template(
         "emulator/tools.html",
         platform=platform,
@@ -207,7 +209,7 @@ def tools(mode: str) -> str:
 def register_tool(mode: str) -> str:
     """Open the tool's registration URL in a frame with a fresh registration token, as Moodle's "Add LTI
     Advantage" does; the page's script returns to the tool list on ``org.imsglobal.lti.close``."""
-    platform = _platform(mode)
+    platform = platform_or_404(mode)
     tool_url = request.args.get("url", "")
     parts = urlsplit(tool_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:

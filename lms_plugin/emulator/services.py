@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms_plugin import wiring
-from lms_plugin.emulator.platforms import COURSE_ID, PEOPLE, PLATFORMS, EmulatedPlatform
+from lms_plugin.emulator.dynamic_registration import platform_or_404
+from lms_plugin.emulator.platforms import COURSE_ID, PEOPLE, EmulatedPlatform
 from lms_plugin.lti.ags import (
     LINEITEM_TYPE,
     LINEITEMS_TYPE,
@@ -48,13 +49,6 @@ def register(blueprint: Blueprint) -> None:
     blueprint.add_url_rule("/failures", view_func=failures, methods=["GET", "POST", "DELETE"])
 
 
-def _platform(mode: str) -> EmulatedPlatform:
-    platform = PLATFORMS.get(mode)
-    if platform is None:
-        abort(404, description=f"The emulator has no '{mode}' platform.")
-    return platform
-
-
 def _tokens() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="emulator-access-token")
 
@@ -63,7 +57,7 @@ def _oauth_error(error: str, description: str, status: int = 400) -> tuple[Respo
     return jsonify(error=error, error_description=description), status
 
 
-def _tool_key(kid: str) -> jwt.PyJWK | None:
+def tool_key(kid: str) -> jwt.PyJWK | None:
     """The tool's public key, from the tool's JWKS over HTTP (as a platform does), re-read on an unknown kid."""
     with _lock:
         known = _tool_keys.get(kid)
@@ -77,8 +71,12 @@ def _tool_key(kid: str) -> jwt.PyJWK | None:
 
 
 def token(mode: str) -> tuple[Response, int] | Response:
-    platform = _platform(mode)
     form = request.form
+    try:  # which tool asks: the built-in registration, or one made by dynamic registration
+        client_id = str(jwt.decode(form.get("client_assertion", ""), options={"verify_signature": False}).get("iss"))
+    except jwt.InvalidTokenError:
+        client_id = None
+    platform = platform_or_404(mode, client_id)
     if form.get("grant_type") != "client_credentials":
         return _oauth_error("unsupported_grant_type", "only client_credentials is supported")
     if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
@@ -86,7 +84,7 @@ def token(mode: str) -> tuple[Response, int] | Response:
     assertion = form.get("client_assertion", "")
     try:
         kid = jwt.get_unverified_header(assertion).get("kid", "")
-        key = _tool_key(kid)
+        key = tool_key(kid)
         if key is None:
             return _oauth_error("invalid_client", f"unknown key id {kid}", 401)
         claims = jwt.decode(
@@ -165,7 +163,7 @@ def _as_json(mode: str, item: EmulatorLineItem) -> dict[str, Any]:
 
 
 def line_items(mode: str, context_id: str) -> tuple[Response, int] | Response:
-    _platform(mode)
+    platform_or_404(mode)
     _authorize(mode, SCOPE_LINEITEM)
     with wiring.transaction() as session:
         if request.method == "POST":
@@ -212,7 +210,7 @@ def line_item(mode: str, context_id: str, item_id: int) -> Response:
 
 
 def scores(mode: str, context_id: str, item_id: int) -> tuple[Response, int] | Response:
-    _platform(mode)
+    platform_or_404(mode)
     with _lock:
         planned = FAILURES["scores"].pop(0) if FAILURES["scores"] else None
     if planned is not None:
@@ -251,7 +249,7 @@ def scores(mode: str, context_id: str, item_id: int) -> tuple[Response, int] | R
 
 def gradebook(mode: str) -> str:
     """The gradebook as a teacher sees it: one column per line item, each student's latest score."""
-    platform = _platform(mode)
+    platform = platform_or_404(mode)
     with wiring.transaction() as session:
         items = session.scalars(
             select(EmulatorLineItem).where(EmulatorLineItem.mode == mode).order_by(EmulatorLineItem.id)
@@ -281,7 +279,7 @@ def failures() -> Response:
 
 def memberships(mode: str, context_id: str) -> Response:
     """NRPS 2.0 context membership, paged with ``Link: <…>; rel="next"`` as Canvas and Moodle do."""
-    platform = _platform(mode)
+    platform = platform_or_404(mode)
     _authorize(mode, SCOPE_NRPS)
     people = [p for p in PEOPLE.values() if p.id != "test" or mode == "canvas"]
     limit = max(int(request.args.get("limit", "2")), 1)

@@ -10,8 +10,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from lms_plugin import wiring
 from lms_plugin.emulator import deep_linking, dynamic_registration, services
+from lms_plugin.emulator.dynamic_registration import platform_or_404
 from lms_plugin.emulator.keys import EmulatorKeys
-from lms_plugin.emulator.platforms import PEOPLE, PLATFORMS, EmulatedPlatform
+from lms_plugin.emulator.platforms import PEOPLE, PLATFORMS
 from lms_plugin.emulator.services import line_item_for_placement
 from lms_plugin.emulator.tokens import resource_link_claims, sign
 
@@ -30,14 +31,6 @@ def _frame_the_tool(response: Response) -> Response:
         "object-src 'none'; base-uri 'none'"
     )
     return response
-
-
-def _platform(mode: str) -> EmulatedPlatform:
-    platform = PLATFORMS.get(mode)
-    if platform is None:
-        abort(404, description=f"The emulator has no '{mode}' platform (try canvas or moodle).")
-    # A tool registered by LTI Dynamic Registration is launched with its own client id and deployment.
-    return dynamic_registration.as_registered(platform, request.values.get("client_id"))
 
 
 def _hints() -> URLSafeSerializer:
@@ -59,7 +52,7 @@ def index() -> str:
 @blueprint.get("/<mode>/course")
 def course(mode: str) -> str:
     """The LMS course page: the tool in a 700 px iframe, plus Canvas's Platform Storage frame."""
-    platform = _platform(mode)
+    platform = platform_or_404(mode, request.values.get("client_id"))
     settings = wiring.settings()
     person = PEOPLE.get(request.args.get("person", ""))
     placement = deep_linking.find_placement(mode, request.args.get("placement", ""))
@@ -88,7 +81,7 @@ def course(mode: str) -> str:
 @blueprint.route("/<mode>/auth", methods=["GET", "POST"])
 def auth(mode: str) -> str:
     """OIDC authorization endpoint: check the tool's request, then post a signed id_token back to it."""
-    platform = _platform(mode)
+    platform = platform_or_404(mode, request.values.get("client_id"))
     settings = wiring.settings()
     params = request.values
     expected = {
@@ -140,7 +133,7 @@ def auth(mode: str) -> str:
 
 @blueprint.get("/<mode>/jwks")
 def jwks(mode: str) -> Response:
-    _platform(mode)
+    platform_or_404(mode, request.values.get("client_id"))
     with _fetch_lock:
         JWKS_FETCHES[mode] += 1
     with wiring.transaction() as session:

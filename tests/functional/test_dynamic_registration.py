@@ -19,8 +19,11 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from lms_plugin.db import Database
+from lms_plugin.delivery import service_client
 from lms_plugin.emulator.dynamic_registration import new_registration_token
 from lms_plugin.emulator.platforms import PLATFORMS
+from lms_plugin.lti.nrps import fetch_members
+from lms_plugin.lti.platform_directory import PlatformInfo
 from lms_plugin.lti.registration import TOOL_CONFIGURATION, RegistrationLinks
 from lms_plugin.models import Deployment, EmulatorToolRegistration, Platform, RegistrationLink
 from lms_plugin.services.platforms import PlatformService
@@ -274,3 +277,28 @@ def test_register_link_command_prints_a_working_one_time_link(database_url: str,
         assert row.expires_at - row.created_at == timedelta(hours=2)
         assert row.created_by == "cli"
     db.dispose()
+
+
+def test_a_dynamically_registered_tool_gets_service_tokens_and_reads_the_roster(
+    client: FlaskClient, app: Flask, db: Database, clock: FrozenClock
+) -> None:
+    settings = settings_of(app)
+    _register(client, _link(app, db, clock))
+    [registered] = _registrations(db)
+    with db.transaction() as session:
+        PlatformService(session, clock.now()).set_active(
+            PLATFORMS["moodle"].issuer(settings.emulator_url),
+            registered.client_id,
+            registered.deployment_id,
+            active=True,
+        )
+        platform = session.scalars(select(Platform).where(Platform.client_id == registered.client_id)).one()
+        info = PlatformInfo(
+            platform.id, platform.issuer, platform.client_id, platform.name, platform.auth_login_url,
+            platform.auth_token_url, platform.key_set_url,
+        )  # fmt: skip
+    members_url = f"{settings.emulator_url}/moodle/contexts/moodle-course-obs-101/memberships"
+
+    members = fetch_members(service_client(app), info, members_url)
+
+    assert {m.name for m in members} == {"Ada Learner", "Grace Student", "Alan Teacher", "Site Admin"}
