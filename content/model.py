@@ -97,6 +97,14 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class RubricItem:
+    """One yes/no criterion of a lab's checklist, shown to the student and to the model that judges."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Completion:
     rule: CompletionRule
     count: int
@@ -117,6 +125,7 @@ class Lab:
     scenario: str
     completion: Completion
     topics: tuple[Topic, ...] = ()
+    rubric: tuple[RubricItem, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """A student's lab session: the transcript, the limits on what may be sent, and completion as the seed states
-it — Lab 1 when three *different* trace scenarios have been discussed, Labs 2–4 after three exchanges.
+it — Lab 1 when three *different* trace scenarios have been discussed, Labs 2–4 after three real exchanges.
 Completion is recorded once. Pure: values in, new values out; a refused message changes nothing."""
 
 from dataclasses import dataclass, replace
@@ -28,6 +28,8 @@ class Exchange:
     at: datetime
     scenario_id: str | None = None  # the scenario this exchange discussed substantively, if any
     rubric_hits: frozenset[str] = frozenset()  # rubric items this exchange ticked
+    substantive: bool = True  # false for junk (keyword lists, the rubric pasted back, repeats, off-topic)
+    state: str | None = None  # the tutor's position after this exchange
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -78,10 +80,11 @@ def check_message(session: LabSession, text: str, now: datetime, limits: Limits)
 
 
 def progress(session: LabSession, lab: Lab) -> int:
-    """How far towards completion: distinct scenarios discussed (Lab 1) or exchanges made (Labs 2–4)."""
+    """How far towards completion: distinct scenarios discussed (Lab 1) or real exchanges made (Labs 2–4); junk
+    counts for neither."""
     if lab.completion.rule is CompletionRule.DISTINCT_SCENARIOS:
         return len(session.scenarios_discussed)
-    return len(session.exchanges)
+    return sum(1 for e in session.exchanges if e.substantive)
 
 
 def record_exchange(session: LabSession, lab: Lab, exchange: Exchange) -> tuple[LabSession, bool]:
