@@ -7,6 +7,7 @@ object carries the id its file gave it rather than one derived from its text.
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
+from typing import Any
 
 
 class AssessmentKind(StrEnum):
@@ -104,6 +105,135 @@ class RubricItem:
     text: str
 
 
+# An attribute value as OpenTelemetry allows it: a scalar or a homogeneous list of scalars.
+AttributeScalar = str | int | float | bool
+AttributeValue = AttributeScalar | tuple[AttributeScalar, ...]
+
+
+class SpanKind(StrEnum):
+    SERVER = "SERVER"
+    CLIENT = "CLIENT"
+    INTERNAL = "INTERNAL"
+
+
+class SpanStatus(StrEnum):
+    OK = "OK"
+    ERROR = "ERROR"
+    UNSET = "UNSET"
+
+
+@dataclass(frozen=True)
+class SpanEvent:
+    name: str
+    at_ms: int  # from the start of the trace, like the span's start_ms
+
+
+@dataclass(frozen=True)
+class TraceSpan:
+    span_id: str  # 16 hex digits
+    parent_span_id: str | None
+    name: str
+    kind: SpanKind
+    start_ms: int
+    duration_ms: int
+    status: SpanStatus = SpanStatus.UNSET
+    status_message: str | None = None
+    # Pairs rather than a dict, so a span (and the lab holding it) stays hashable.
+    attributes: tuple[tuple[str, AttributeValue], ...] = ()
+    events: tuple[SpanEvent, ...] = ()
+    trace_id: str | None = None  # set only when the span belongs to another trace than the one it is shown with
+
+    def attribute(self, key: str) -> AttributeValue | None:
+        return next((value for name, value in self.attributes if name == key), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The span in the chat's trace JSON format (see content/README.md)."""
+        data: dict[str, Any] = {"span_id": self.span_id, "parent_span_id": self.parent_span_id}
+        if self.trace_id is not None:
+            data["trace_id"] = self.trace_id
+        data |= {
+            "name": self.name,
+            "kind": str(self.kind),
+            "start_ms": self.start_ms,
+            "duration_ms": self.duration_ms,
+            "status": str(self.status),
+        }
+        if self.status_message is not None:
+            data["status_message"] = self.status_message
+        data["attributes"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.attributes}
+        data["events"] = [{"name": e.name, "at_ms": e.at_ms} for e in self.events]
+        return data
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A trace tree as the chat shows it: spans in a flat list, each naming its parent."""
+
+    trace_id: str  # 32 hex digits
+    spans: tuple[TraceSpan, ...]
+    title: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"trace_id": self.trace_id}
+        if self.title is not None:
+            data["title"] = self.title
+        data["spans"] = [span.as_dict() for span in self.spans]
+        return data
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """What a good answer contains, recognised by phrases; ``ticks`` names the lab rubric item it ticks."""
+
+    id: str
+    text: str
+    phrases: tuple[str, ...]
+    ticks: str | None = None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A wrong diagnosis or weak design choice, recognised by phrases, and the tutor's specific correction."""
+
+    phrases: tuple[str, ...]
+    reply: str  # Markdown
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One Lab 1 trace with a planted fault: what the student is shown and how their diagnosis is judged."""
+
+    id: str
+    title: str
+    brief: str  # Markdown shown above the tree
+    trace: Trace
+    criteria: tuple[Criterion, ...]
+    need: int  # criteria a diagnosis must meet to count as right
+    misconceptions: tuple[Correction, ...]
+    explain: str  # Markdown: the evidence in the tree and the lesson's concept behind it
+
+
+@dataclass(frozen=True)
+class WalkStep:
+    """One topic of a design lab: the tutor's question, what a good answer contains, and the model answer."""
+
+    topic: str
+    ask: str  # Markdown
+    criteria: tuple[Criterion, ...]
+    need: int  # criteria one message must meet to tick the topic's rubric item
+    pitfalls: tuple[Correction, ...]
+    explain: str  # Markdown
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A glossary entry the tutor answers "what is …?" questions with."""
+
+    id: str
+    phrases: tuple[str, ...]
+    answer: str  # Markdown
+
+
 @dataclass(frozen=True)
 class Completion:
     rule: CompletionRule
@@ -126,6 +256,18 @@ class Lab:
     completion: Completion
     topics: tuple[Topic, ...] = ()
     rubric: tuple[RubricItem, ...] = ()
+    # The offline tutor's script: scenarios (Lab 1) or a walk through the topics (Labs 2–4).
+    scenarios: tuple[Scenario, ...] = ()
+    walk: tuple[WalkStep, ...] = ()
+    concepts: tuple[Concept, ...] = ()
+    vocabulary: tuple[str, ...] = ()  # on-topic words beyond the phrases; a message matching none is off-topic
+    steer: str = ""  # Markdown: how the tutor brings a drifting conversation back
+
+    def scenario_by_id(self, scenario_id: str) -> Scenario | None:  # `scenario` is the seed's text
+        return next((s for s in self.scenarios if s.id == scenario_id), None)
+
+    def step_for(self, topic_id: str) -> WalkStep | None:
+        return next((s for s in self.walk if s.topic == topic_id), None)
 
 
 @dataclass(frozen=True)
