@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -24,6 +25,7 @@ from content import Module, load_default_module
 from lms_plugin import create_app
 from lms_plugin.db import Database, database
 from lms_plugin.emulator.registration import register_emulator
+from tests.fake_llm import FakeLLM
 
 POSTGRES_ADMIN_URL = os.environ.get("TRACEBOOK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 USE_POSTGRES = os.environ.get("TRACEBOOK_TEST_DATABASE", "sqlite") == "postgresql"
@@ -88,7 +90,15 @@ def port() -> int:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, clock: FrozenClock, port: int) -> Iterator[Flask]:
+def app_settings() -> dict[str, Any]:
+    """Settings a test module adds to the app's (override this fixture), e.g. an LLM endpoint."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    database_url: str, tmp_path: Path, clock: FrozenClock, port: int, app_settings: dict[str, Any]
+) -> Iterator[Flask]:
     app = create_app(
         {
             "ENV": "test",
@@ -96,6 +106,7 @@ def app(database_url: str, tmp_path: Path, clock: FrozenClock, port: int) -> Ite
             "DATA_DIR": str(tmp_path / "data"),
             "BASE_URL": f"http://127.0.0.1:{port}",
             "EMULATOR_URL": f"http://localhost:{port}/emulator",
+            **app_settings,
         }
     )
     app.extensions["tracebook.clock"] = clock
@@ -138,3 +149,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/functional/" in str(item.path).replace(os.sep, "/"):
             item.add_marker(pytest.mark.functional)
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server() -> Iterator[FakeLLM]:
+    """One OpenAI-compatible server on loopback for the whole run (tests/fake_llm.py); tests reset it."""
+    server = FakeLLM()
+    yield server
+    server.close()
