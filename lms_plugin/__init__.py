@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, render_template
 
 from content import load_default_module
+from lms_plugin import lab_runtime, telemetry
 from lms_plugin.clock import SystemClock
 from lms_plugin.config import Settings, load_settings
 from lms_plugin.db import Database
@@ -38,12 +39,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["tracebook.platform_keys"] = PlatformKeys(HttpKeySetFetcher())
     app.extensions["tracebook.platform_directory"] = PlatformDirectory()
 
-    from lms_plugin.blueprints import instructor, lti, registration, student
+    from lms_plugin.blueprints import instructor, labs, lti, registration, student
 
+    telemetry.init_app(app, settings.otlp_endpoint)
+    lab_runtime.init_app(app, settings, app.extensions["tracebook.telemetry"])
     app.register_blueprint(lti.blueprint)
     app.register_blueprint(registration.blueprint)
     app.register_blueprint(student.blueprint)
     app.register_blueprint(student.api)
+    app.register_blueprint(labs.blueprint)
+    app.register_blueprint(labs.api)
     from lms_plugin.blueprints import deep_linking
 
     app.register_blueprint(deep_linking.blueprint)  # an instructor placing the module (LTI Deep Linking 2.0)

@@ -19,6 +19,8 @@ ENVIRONMENTS = ("demo", "development", "test", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_SECRET_KEY_LENGTH = 32
 _SECRET_KEY_FILE = "secret_key"
+# OpenTelemetry's own variables, read as the OTel SDKs read them (no TRACEBOOK_ prefix).
+OTEL_KEYS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
 
 
 class ConfigError(Exception):
@@ -27,6 +29,27 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("Invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    """An OpenAI-compatible chat endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, LiteLLM)."""
+
+    base_url: str
+    api_key: str
+    model: str
+    provider: str  # gen_ai.provider.name: openai, azure.ai.openai, ollama, …
+    include_usage: bool  # some servers reject stream_options.include_usage
+    timeout: float
+    max_retries: int
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    max_message_chars: int
+    exchanges_per_hour: int
+    tokens_per_lab: int
+    prices: str | None  # JSON price table overriding the built-in one
 
 
 @dataclass(frozen=True)
@@ -44,6 +67,10 @@ class Settings:
     session_lifetime: int
     emulator: bool
     emulator_url: str
+    llm: LlmSettings | None  # None: the offline scenario tutor answers
+    labs: LabSettings
+    otlp_endpoint: str | None
+    genai_capture: str
 
     @property
     def is_production(self) -> bool:
@@ -92,6 +119,43 @@ class _SettingsSchema(Schema):
     )
     emulator = fields.Boolean(load_default=None, data_key="EMULATOR")
     emulator_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"}, data_key="EMULATOR_URL")
+    llm_base_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"}, data_key="LLM_BASE_URL")
+    llm_api_key = fields.String(load_default=None, data_key="LLM_API_KEY")
+    llm_model = fields.String(load_default=None, validate=validate.Length(min=1), data_key="LLM_MODEL")
+    llm_provider = fields.String(load_default="openai", validate=validate.Length(min=1), data_key="LLM_PROVIDER")
+    llm_include_usage = fields.Boolean(load_default=True, data_key="LLM_INCLUDE_USAGE")
+    llm_timeout = fields.Float(
+        load_default=30.0,
+        validate=validate.Range(min=0.1, max=600, error="must be from 0.1 to 600 seconds"),
+        data_key="LLM_TIMEOUT",
+    )
+    llm_max_retries = fields.Integer(
+        load_default=2, validate=validate.Range(min=0, max=10, error="must be from 0 to 10"), data_key="LLM_MAX_RETRIES"
+    )
+    llm_prices = fields.String(load_default=None, data_key="LLM_PRICES")
+    lab_max_message_chars = fields.Integer(
+        load_default=2000,
+        validate=validate.Range(min=50, max=20_000, error="must be from 50 to 20000"),
+        data_key="LAB_MAX_MESSAGE_CHARS",
+    )
+    lab_exchanges_per_hour = fields.Integer(
+        load_default=30,
+        validate=validate.Range(min=1, max=10_000, error="must be from 1 to 10000"),
+        data_key="LAB_EXCHANGES_PER_HOUR",
+    )
+    lab_tokens_per_lab = fields.Integer(
+        load_default=60_000,
+        validate=validate.Range(min=1000, max=10_000_000, error="must be from 1000 to 10000000"),
+        data_key="LAB_TOKENS_PER_LAB",
+    )
+    otlp_endpoint = fields.Url(
+        load_default=None, require_tld=False, schemes={"http", "https"}, data_key="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    genai_capture = fields.String(
+        load_default="NO_CONTENT",
+        validate=validate.OneOf(("NO_CONTENT", "SPAN_ONLY", "EVENT_ONLY", "SPAN_AND_EVENT", "true", "false")),
+        data_key="OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    )
 
     @validates_schema
     def _production_rules(self, data: dict[str, Any], **_: Any) -> None:
@@ -107,15 +171,21 @@ class _SettingsSchema(Schema):
         if errors:
             raise ValidationError(errors)
 
+    @validates_schema
+    def _llm_rules(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("llm_base_url") and not data.get("llm_model"):
+            raise ValidationError({"LLM_MODEL": ["must be set with TRACEBOOK_LLM_BASE_URL (the model to ask)"]})
+
 
 def _messages(error: ValidationError, raw: Mapping[str, Any]) -> list[str]:
     problems = []
     for key, messages in sorted(error.normalized_messages().items()):
-        got = f" (got {raw[key]!r})" if key in raw and key != "SECRET_KEY" else ""
+        got = f" (got {raw[key]!r})" if key in raw and key not in ("SECRET_KEY", "LLM_API_KEY") else ""
+        name = key if key in OTEL_KEYS else PREFIX + key
         text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
         if text == "Not a valid integer.":
             text = "must be a whole number"
-        problems.append(f"{PREFIX}{key}: {text}{got}")
+        problems.append(f"{name}: {text}{got}")
     return problems
 
 
@@ -144,6 +214,7 @@ def load_settings(
     sources.append(os.environ if environ is None else environ)
     for source in sources:
         raw.update({k[len(PREFIX) :]: v for k, v in source.items() if k.startswith(PREFIX)})
+        raw.update({k: v for k, v in source.items() if k in OTEL_KEYS})
     raw.update({k.upper(): v for k, v in (overrides or {}).items()})
     try:
         data = _SettingsSchema().load(raw)
@@ -172,4 +243,23 @@ def load_settings(
         session_lifetime=data["session_lifetime"],
         emulator=emulator,
         emulator_url=emulator_url,
+        llm=LlmSettings(
+            base_url=data["llm_base_url"],
+            api_key=data["llm_api_key"] or "unused",  # local servers (Ollama, vLLM) need none; the client needs one
+            model=data["llm_model"],
+            provider=data["llm_provider"],
+            include_usage=data["llm_include_usage"],
+            timeout=data["llm_timeout"],
+            max_retries=data["llm_max_retries"],
+        )
+        if data["llm_base_url"]
+        else None,
+        labs=LabSettings(
+            max_message_chars=data["lab_max_message_chars"],
+            exchanges_per_hour=data["lab_exchanges_per_hour"],
+            tokens_per_lab=data["lab_tokens_per_lab"],
+            prices=data["llm_prices"],
+        ),
+        otlp_endpoint=data["otlp_endpoint"],
+        genai_capture=data["genai_capture"],
     )

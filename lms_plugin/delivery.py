@@ -47,6 +47,7 @@ def outbox_worker(app: Flask, name: str | None = None) -> OutboxWorker:
         {AGS: AgsSender(db, directory, client, clock)},
         clock,
         name=name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
+        tracer=app.extensions["tracebook.telemetry"].tracer("tracebook.outbox"),
     )
 
 

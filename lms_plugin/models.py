@@ -285,6 +285,66 @@ class EmulatorKey(Base):
     active: Mapped[bool] = mapped_column(Boolean)
 
 
+class LabAttemptRow(Base):
+    """A learner's work on one lab: one per (record, lab), kept across launches like every attempt."""
+
+    __tablename__ = "lab_attempts"
+    __table_args__ = (UniqueConstraint("record_id", "lab_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # also gen_ai.conversation.id
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("module_records.id", ondelete="CASCADE"), index=True)
+    lab_id: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class LabExchangeRow(Base):
+    """One learner message and the reply to it. The message is stored before the model is called (status
+    ``pending``), so a crash mid-reply loses nothing the learner wrote."""
+
+    __tablename__ = "lab_exchanges"
+    __table_args__ = (UniqueConstraint("attempt_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    attempt_id: Mapped[str] = mapped_column(ForeignKey("lab_attempts.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # pending, done
+    learner_message: Mapped[str] = mapped_column(Text)
+    assistant_reply: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime]
+    replied_at: Mapped[datetime | None]
+    scenario_id: Mapped[str | None] = mapped_column(String(64))
+    rubric_hits: Mapped[list[str]] = mapped_column(JSON, default=list)
+    substantive: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str | None] = mapped_column(String(255))
+    provider: Mapped[str | None] = mapped_column(String(64))
+    response_model: Mapped[str | None] = mapped_column(String(128))
+    response_id: Mapped[str | None] = mapped_column(String(255))
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost: Mapped[float | None] = mapped_column(Float)  # USD, from the price table; None when unknown
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    first_chunk_ms: Mapped[float | None] = mapped_column(Float)
+    fallback_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class LabTraceRow(Base):
+    """The span tree of the request that produced a reply, for the student's "Your trace" view. Kept apart from
+    the transcript because spans have their own retention period."""
+
+    __tablename__ = "lab_traces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("lab_exchanges.id", ondelete="CASCADE"), unique=True)
+    trace_id: Mapped[str] = mapped_column(String(32))
+    tree: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     """Something the tool must tell the outside world (a gradebook score, an xAPI statement), written in the
     same transaction as the event that causes it and retried until the other side accepts it."""
@@ -307,6 +367,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     delivered_by: Mapped[str | None] = mapped_column(String(64))
+    # The W3C traceparent of the request that queued the message, so its delivery joins that trace.
+    trace_context: Mapped[str | None] = mapped_column(String(64))
 
 
 class WorkerLease(Base):

@@ -1,12 +1,14 @@
-"""What the student pages show of an attempt. Correctness appears only where the rules allow it: a quiz
-question once answered (its answer is then final), a test question once submitted and only as the review
-policy says. A question the student has not finished carries no key at all."""
+"""What the student pages show of an attempt and of a lab reply's trace. Correctness appears only where the
+rules allow it: a quiz question once answered (its answer is then final), a test question once submitted and
+only as the review policy says. A question the student has not finished carries no key at all."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from assessments.attempt import Attempt
 from assessments.review import Review
 from content import Assessment
+from lms_plugin.models import LabExchangeRow
 
 
 @dataclass(frozen=True)
@@ -84,3 +86,45 @@ def review_questions(attempt: Attempt, test: Assessment, review: Review) -> list
     marks = set(attempt.question_order) if review.incorrect_question_ids is not None else set()
     reveal = set(review.correct_options or {})
     return _question_views(attempt, test, reveal=reveal, feedback=bool(reveal), marks=marks)
+
+
+# Where the tool's span names differ from the lessons', said next to the student's own trace.
+TRACE_NAME_NOTES = (
+    "The lessons call the provider attribute gen_ai.system; the current GenAI conventions renamed it "
+    "gen_ai.provider.name, which is what these spans carry.",
+    "Lesson 3 marks the first token with a span event named first_token_received; the conventions name the event "
+    "gen_ai.first_chunk and also record gen_ai.response.time_to_first_chunk (seconds) on the span.",
+    "Lesson 3's example puts cost in gen_ai.usage.cost_usd; the conventions define no cost attribute, so ours is "
+    "tracebook.gen_ai.cost (USD), in our own namespace.",
+)
+
+
+def _ms(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return f"{value / 1000:,.2f} s" if value >= 1000 else f"{value:,.0f} ms"
+
+
+def lab_trace_summary(row: LabExchangeRow, tree: dict[str, Any] | None) -> dict[str, str | None]:
+    """One line per figure of the reply's model call, for the "Your trace" panel."""
+    if row.assistant_reply is None:
+        return {}
+    if row.cost is not None:
+        cost = "free (offline tutor)" if row.cost == 0 else f"${row.cost:.6f}"
+    else:
+        cost = "not priced (model not in the price table)"
+    tokens = (
+        f"{row.input_tokens} in / {row.output_tokens} out"
+        if row.input_tokens is not None and row.output_tokens is not None
+        else "not reported by the provider"
+    )
+    return {
+        "Model": f"{row.response_model} ({row.provider})",
+        "Duration": _ms(row.latency_ms),
+        "Time to first token": _ms(row.first_chunk_ms),
+        "Tokens": tokens,
+        "Finish reason": row.finish_reason,
+        "Cost": cost,
+        "Fallback": row.fallback_reason,
+        "Trace": tree["trace_id"] if tree else "not kept (past the retention period)",
+    }

@@ -157,3 +157,10 @@ def fake_llm_server() -> Iterator[FakeLLM]:
     server = FakeLLM()
     yield server
     server.close()
+
+
+@pytest.fixture
+def fake_llm(fake_llm_server: FakeLLM) -> FakeLLM:
+    """The session's fake LLM server, with a fresh script for this test."""
+    fake_llm_server.reset()
+    return fake_llm_server

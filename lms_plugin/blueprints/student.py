@@ -16,7 +16,6 @@ from assessments.errors import AssessmentError, UnknownOptionError, UnknownQuest
 from assessments.review import build_review
 from assessments.scoring import pass_mark, result
 from content import Assessment, AssessmentKind, ModuleSettings, UnitKind
-from content.markdown import render_markdown
 from content.rendering import lesson_kicker, render_lesson_html
 from lms_plugin import wiring
 from lms_plugin.grades.sync import GradeSync, GradeTarget
@@ -62,7 +61,7 @@ def token_from_request() -> str | None:
 
 
 @contextmanager
-def _student() -> Iterator[_Request]:
+def student() -> Iterator[_Request]:
     with wiring.transaction() as session:
         token = token_from_request()
         tool = SessionService(session, wiring.settings().secret_key, wiring.clock().now()).resolve(token)
@@ -75,7 +74,7 @@ def student_url(endpoint: str, **values: object) -> str:
     return url_for(endpoint, s=g.get("token"), **values)
 
 
-def _neighbours(unit_id: str) -> tuple[str | None, str | None]:
+def neighbours(unit_id: str) -> tuple[str | None, str | None]:
     ids = [unit.id for unit in wiring.module().units]
     index = ids.index(unit_id)
     return (ids[index - 1] if index > 0 else None), (ids[index + 1] if index + 1 < len(ids) else None)
@@ -92,13 +91,17 @@ def _assessment(assessment_id: str, kind: AssessmentKind) -> Assessment:
 def unit(unit: str) -> str:
     module = wiring.module()
     if unit == WHOLE_MODULE:
-        with _student() as r:
+        with student() as r:
             overview = dataclasses.replace(r.progress.overview(r.record.id), attempts_allowed=r.settings.test_attempts)
             return render_template("student/overview.html", module=module, overview=overview, tool=r.tool)
     kinds = {u.id: u.kind for u in module.units}
     if unit not in kinds:
         abort(404, description=f"There is no '{unit}' in this module.")
-    views = {UnitKind.LESSON: _lesson, UnitKind.QUIZ: _quiz, UnitKind.TEST: _test, UnitKind.LAB: _lab}
+    if kinds[unit] is UnitKind.LAB:
+        from lms_plugin.blueprints import labs  # the lab chat has its own module; it builds on this one
+
+        return labs.page(unit)
+    views = {UnitKind.LESSON: _lesson, UnitKind.QUIZ: _quiz, UnitKind.TEST: _test}
     return views[kinds[unit]](unit)
 
 
@@ -106,9 +109,9 @@ def _lesson(lesson_id: str) -> str:
     module = wiring.module()
     lesson = module.lesson(lesson_id)
     assert lesson is not None
-    with _student() as r:
+    with student() as r:
         r.progress.mark_lesson_read(r.record.id, r.record.learner_id, lesson_id)
-    previous, following = _neighbours(lesson_id)
+    previous, following = neighbours(lesson_id)
     return render_template(
         "student/lesson.html",
         module=module,
@@ -123,11 +126,11 @@ def _lesson(lesson_id: str) -> str:
 def _quiz(quiz_id: str) -> str:
     module = wiring.module()
     quiz = _assessment(quiz_id, AssessmentKind.QUIZ)
-    with _student() as r:
+    with student() as r:
         history = r.attempts.history(r.record, quiz_id)
         attempt = history[-1] if history and history[-1].is_submitted else r.attempts.resume_or_start(r.record, quiz_id)
         questions = quiz_questions(attempt, quiz)
-    previous, following = _neighbours(quiz_id)
+    previous, following = neighbours(quiz_id)
     return render_template(
         "student/quiz.html",
         module=module,
@@ -143,7 +146,7 @@ def _quiz(quiz_id: str) -> str:
 def _test(test_id: str) -> str:
     module = wiring.module()
     test = module.test
-    with _student() as r:
+    with student() as r:
         history = r.attempts.history(r.record, test_id)
         progress = r.progress.assessments(r.record.id)[test_id]
         settings = r.settings
@@ -162,26 +165,11 @@ def _test(test_id: str) -> str:
     )
 
 
-def _lab(lab_id: str) -> str:
-    module = wiring.module()
-    lab = module.lab(lab_id)
-    assert lab is not None
-    previous, following = _neighbours(lab_id)
-    return render_template(
-        "student/lab.html",
-        module=module,
-        lab=lab,
-        opening=Markup(render_markdown(lab.opening_message)),
-        previous=previous,
-        following=following,
-    )
-
-
 @blueprint.post("/quizzes/<quiz_id>/attempts/<attempt_id>")
 def answer_quiz(quiz_id: str, attempt_id: str) -> WerkzeugResponse:
     _assessment(quiz_id, AssessmentKind.QUIZ)
     question_id = request.form.get("question", "")
-    with _student() as r:
+    with student() as r:
         r.attempts.answer(r.record, attempt_id, question_id, _chosen(request.form.get("option")))
     return redirect(student_url("student.unit", unit=quiz_id, _anchor=f"q-{question_id}"), code=303)
 
@@ -189,7 +177,7 @@ def answer_quiz(quiz_id: str, attempt_id: str) -> WerkzeugResponse:
 @blueprint.post("/quizzes/<quiz_id>/retake")
 def retake_quiz(quiz_id: str) -> WerkzeugResponse:
     _assessment(quiz_id, AssessmentKind.QUIZ)
-    with _student() as r:
+    with student() as r:
         r.attempts.resume_or_start(r.record, quiz_id)
     return redirect(student_url("student.unit", unit=quiz_id), code=303)
 
@@ -197,7 +185,7 @@ def retake_quiz(quiz_id: str) -> WerkzeugResponse:
 @blueprint.post("/test/start")
 def start_test() -> WerkzeugResponse:
     test = wiring.module().test
-    with _student() as r:
+    with student() as r:
         r.attempts.resume_or_start(r.record, test.id)
     return redirect(student_url("student.unit", unit=test.id), code=303)
 
@@ -206,7 +194,7 @@ def start_test() -> WerkzeugResponse:
 def save_test(attempt_id: str) -> WerkzeugResponse:
     """Save every choice on the page that changed; with ``action=submit``, then submit the attempt."""
     test = wiring.module().test
-    with _student() as r:
+    with student() as r:
         attempt = next((a for a in r.attempts.history(r.record, test.id) if a.id == attempt_id), None)
         if attempt is None:
             abort(404, description="That test attempt is not yours.")
@@ -225,7 +213,7 @@ def save_test(attempt_id: str) -> WerkzeugResponse:
 def test_result(attempt_id: str) -> str:
     module = wiring.module()
     test = module.test
-    with _student() as r:
+    with student() as r:
         history = r.attempts.history(r.record, test.id)
         settings = r.settings
     attempt = next((a for a in history if a.id == attempt_id and a.is_submitted), None)
@@ -268,7 +256,7 @@ def api_answer_quiz(quiz_id: str, attempt_id: str) -> Response:
     quiz = _assessment(quiz_id, AssessmentKind.QUIZ)
     data = request.get_json(silent=True) or {}
     question_id, option_id = str(data.get("question", "")), _chosen(data.get("option"))
-    with _student() as r:
+    with student() as r:
         outcome = r.attempts.answer(r.record, attempt_id, question_id, option_id)
     feedback = outcome.feedback
     assert feedback is not None
@@ -288,7 +276,7 @@ def api_answer_quiz(quiz_id: str, attempt_id: str) -> Response:
 def api_save_test_answer(attempt_id: str) -> Response:
     """The test page's autosave: one changed choice; no feedback before submission."""
     data = request.get_json(silent=True) or {}
-    with _student() as r:
+    with student() as r:
         outcome = r.attempts.answer(r.record, attempt_id, str(data.get("question", "")), _chosen(data.get("option")))
     return jsonify(question=outcome.answer.question_id, revision=outcome.answer.revision, saved=True)
 

@@ -4,6 +4,7 @@
   its own placement when it is placed on its own.
 - The score sent is the policy score (best attempt by default), complete and fully graded, and only when it
   changed; before any score exists, Started marks progress. A newer score supersedes an undelivered older one.
+- A lab placed on its own is complete or not: Started at its first exchange, 1 of 1 once it is complete.
 - Scores are queued for gradable learners only: never for instructors, admins or a platform's test student.
 """
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from assessments.attempt import Attempt
 from assessments.grading import policy_score
 from assessments.scoring import Score
-from content import Assessment, AssessmentKind, Module
+from content import Assessment, AssessmentKind, Lab, Module
 from lms_plugin.clock import Clock
 from lms_plugin.grades.sender import CHANNEL
 from lms_plugin.lti.context import WHOLE_MODULE
@@ -51,10 +52,9 @@ class GradeSync:
         self.clock = clock
         self.target = target
 
-    def _placements(self, assessment: Assessment) -> list[tuple[Placement, Platform]]:
+    def _placements(self, units: set[str]) -> list[tuple[Placement, Platform]]:
         if not self.target.gradable:
             return []
-        units = {WHOLE_MODULE, assessment.id} if assessment.kind is AssessmentKind.TEST else {assessment.id}
         rows = self.session.execute(
             select(Placement, Platform)
             .join(Platform, Platform.id == Placement.platform_id)
@@ -74,8 +74,17 @@ class GradeSync:
         )
         return [Score(row.score_correct or 0, row.score_total or 0) for row in rows]
 
+    def _assessment_placements(self, assessment: Assessment) -> list[tuple[Placement, Platform]]:
+        units = {WHOLE_MODULE, assessment.id} if assessment.kind is AssessmentKind.TEST else {assessment.id}
+        return self._placements(units)
+
     def _queue(
-        self, placement: Placement, platform: Platform, assessment: Assessment, payload: dict[str, object], key: str
+        self,
+        placement: Placement,
+        platform: Platform,
+        item: Assessment | Lab,
+        payload: dict[str, object],
+        key: str,
     ) -> None:
         ordering_key = f"{CHANNEL}:{placement.id}:{self.target.learner_id}"
         latest = self.session.scalar(
@@ -87,7 +96,7 @@ class GradeSync:
         if latest == payload:
             return  # the column already has (or is about to get) this score
         label = placement.title or (
-            assessment.title if placement.unit != WHOLE_MODULE else f"{self.module.title}: {assessment.title}"
+            item.title if placement.unit != WHOLE_MODULE else f"{self.module.title}: {item.title}"
         )
         Outbox(self.session, self.clock.now()).enqueue(
             key=key,
@@ -104,7 +113,7 @@ class GradeSync:
                 "resource_id": f"{self.module.id}/{placement.unit}",
                 "tag": TAG,
                 "label": label,
-                "score_maximum": len(assessment.questions),
+                "score_maximum": len(item.questions) if isinstance(item, Assessment) else 1,
                 "user_id": self.target.user_id,
             },
             payload=payload,
@@ -120,7 +129,7 @@ class GradeSync:
         if self._scores(attempt.assessment_id):
             return  # a score exists: progress must never blank or replace it
         assessment = self._assessment(attempt)
-        for placement, platform in self._placements(assessment):
+        for placement, platform in self._assessment_placements(assessment):
             self._queue(
                 placement,
                 platform,
@@ -137,7 +146,7 @@ class GradeSync:
         scores = self._scores(assessment.id)
         if not scores:
             # Every attempt was reset: empty the cells (no scoreGiven) rather than leave a score with no attempt.
-            for placement, platform in self._placements(assessment):
+            for placement, platform in self._assessment_placements(assessment):
                 self._queue(
                     placement,
                     platform,
@@ -147,7 +156,7 @@ class GradeSync:
                 )
             return
         settings = CourseSettingsService(self.session, self.module, self.clock.now())
-        for placement, platform in self._placements(assessment):
+        for placement, platform in self._assessment_placements(assessment):
             score = policy_score(scores, settings.choice(placement.id).score_policy)
             assert score is not None
             self._queue(
@@ -161,4 +170,24 @@ class GradeSync:
                     "gradingProgress": "FullyGraded",
                 },
                 key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:{key}",
+            )
+
+    def lab_started(self, lab: Lab, attempt_id: str) -> None:
+        for placement, platform in self._placements({lab.id}):
+            self._queue(
+                placement,
+                platform,
+                lab,
+                {"activityProgress": "Started", "gradingProgress": "NotReady"},
+                key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:started:{attempt_id}",
+            )
+
+    def lab_completed(self, lab: Lab, attempt_id: str) -> None:
+        for placement, platform in self._placements({lab.id}):
+            self._queue(
+                placement,
+                platform,
+                lab,
+                {"scoreGiven": 1, "scoreMaximum": 1, "activityProgress": "Completed", "gradingProgress": "FullyGraded"},
+                key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:completed:{attempt_id}",
             )

@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 import requests
+from opentelemetry.propagate import inject
 
 from lms_plugin.clock import Clock
 from lms_plugin.lti.keys import SigningKey, private_key
@@ -130,6 +131,7 @@ class ServiceClient:
                 headers["Content-Type"] = content_type
             if accept:
                 headers["Accept"] = accept
+            inject(headers)  # traceparent: the platform's logs can be joined to our delivery span
             try:
                 response = self.http.request(method, url, json=body, headers=headers, params=params, timeout=TIMEOUT)
             except requests.RequestException as error:

@@ -14,6 +14,7 @@ class Message:
     destination: Mapping[str, Any]
     payload: Mapping[str, Any]
     attempts: int
+    trace_context: str | None = None  # the traceparent of the request that queued it
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 
 from lms_plugin.models import OutboxMessage
 from lms_plugin.outbox.delivery import Message
+from lms_plugin.trace_context import current_traceparent
 
 
 class Status:
@@ -57,6 +58,7 @@ class Outbox:
                 attempts=0,
                 next_attempt_at=self.now,
                 created_at=self.now,
+                trace_context=current_traceparent(),
             )
         )
         return True
@@ -111,4 +113,5 @@ def as_message(row: OutboxMessage) -> Message:
         destination=row.destination,
         payload=row.payload,
         attempts=row.attempts,
+        trace_context=row.trace_context,
     )

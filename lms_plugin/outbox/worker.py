@@ -9,6 +9,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import timedelta
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy import or_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -19,6 +21,7 @@ from lms_plugin.models import OutboxMessage, WorkerLease
 from lms_plugin.outbox.backoff import Backoff
 from lms_plugin.outbox.delivery import Dead, Delivered, Message, NotGradable, Outcome, Retry, Sender
 from lms_plugin.outbox.store import Outbox, Status, as_message
+from lms_plugin.trace_context import context_of, link_to
 
 log = logging.getLogger(__name__)
 LEASE = "outbox"
@@ -36,6 +39,7 @@ class OutboxWorker:
         rng: random.Random | None = None,
         batch_size: int = 100,
         lease_ttl: timedelta = timedelta(seconds=30),
+        tracer: Tracer | None = None,
     ) -> None:
         self.db = db
         self.senders = senders
@@ -45,6 +49,7 @@ class OutboxWorker:
         self.rng = rng or random.Random()
         self.batch_size = batch_size
         self.lease_ttl = lease_ttl
+        self.tracer = tracer or trace.get_tracer(__name__)
 
     def _holds_lease(self, session: Session) -> bool:
         """Take or renew the SQLite lease, atomically: two workers racing for it cannot both win."""
@@ -85,17 +90,30 @@ class OutboxWorker:
             by_channel[message.channel].append(message)
         outcomes: dict[int, Outcome] = {}
         for channel, batch in by_channel.items():
-            sender = self.senders.get(channel)
-            if sender is None:
-                results: list[Outcome] = [Retry(f"no sender for channel {channel} in this worker")] * len(batch)
-            else:
-                try:
-                    results = sender.send(batch)
-                except Exception as error:  # a bug in a sender must not lose messages
-                    log.exception("outbox sender for %s failed", channel)
-                    results = [Retry(f"{type(error).__name__}: {error}")] * len(batch)
+            # One message continues the trace of the request that queued it; a batch links to each of theirs.
+            # The senders' HTTP calls carry this span's traceparent to the LMS or LRS.
+            parent = context_of(batch[0].trace_context) if len(batch) == 1 else None
+            links = [link for link in (link_to(m.trace_context) for m in batch) if link is not None]
+            with self.tracer.start_as_current_span(
+                f"outbox deliver {channel}",
+                context=parent,
+                kind=SpanKind.CLIENT,
+                links=links if len(batch) > 1 else None,
+                attributes={"tracebook.outbox.channel": channel, "tracebook.outbox.batch_size": len(batch)},
+            ):
+                results = self._send_batch(channel, batch)
             outcomes.update({message.id: outcome for message, outcome in zip(batch, results, strict=True)})
         return outcomes
+
+    def _send_batch(self, channel: str, batch: list[Message]) -> list[Outcome]:
+        sender = self.senders.get(channel)
+        if sender is None:
+            return [Retry(f"no sender for channel {channel} in this worker")] * len(batch)
+        try:
+            return sender.send(batch)
+        except Exception as error:  # a bug in a sender must not lose messages
+            log.exception("outbox sender for %s failed", channel)
+            return [Retry(f"{type(error).__name__}: {error}")] * len(batch)
 
     def run_once(self) -> int:
         """Deliver one batch; the number of messages handled (0 when nothing was due)."""

@@ -1,6 +1,6 @@
-"""The instructor's view of a course: every student's progress, scores and gradebook sync, the test's
-questions, and the score distribution. Students come from the platform's roster (NRPS) and from launches,
-so students who never launched are listed too."""
+"""The instructor's view of a course: every student's progress, scores and gradebook sync, the labs' token use
+and cost, the test's questions, and the score distribution. Students come from the platform's roster (NRPS)
+and from launches, so students who never launched are listed too."""
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -16,6 +16,8 @@ from lms_plugin.models import (
     AnswerRow,
     AttemptRow,
     Course,
+    LabAttemptRow,
+    LabExchangeRow,
     Learner,
     LessonView,
     ModuleRecord,
@@ -47,6 +49,11 @@ class StudentRow:
     test_latest: int | None = None
     passed: bool = False
     syncs: list[SyncState] = field(default_factory=list)
+    labs_complete: int = 0
+    lab_exchanges: int = 0
+    lab_input_tokens: int = 0
+    lab_output_tokens: int = 0
+    lab_cost: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,17 @@ class Dashboard:
     questions: list[QuestionStat]
     distribution: list[int]  # how many students have each best test score, 0..max
     test_total: int
+
+    @property
+    def lab_totals(self) -> StudentRow:
+        total = StudentRow("", "All students")
+        for s in self.students:
+            total.labs_complete += s.labs_complete
+            total.lab_exchanges += s.lab_exchanges
+            total.lab_input_tokens += s.lab_input_tokens
+            total.lab_output_tokens += s.lab_output_tokens
+            total.lab_cost += s.lab_cost
+        return total
 
 
 class DashboardService:
@@ -100,10 +118,42 @@ class DashboardService:
                 row = students.setdefault(sub, StudentRow(sub, name or sub, launched=True, learner_id=learner_id))
                 by_record[record_id] = by_learner[learner_id] = row
         self._progress(by_record)
+        self._labs(by_record)
         self._syncs(course, by_learner)
         questions, distribution = self._test_statistics(list(by_record))
         ordered = sorted(students.values(), key=lambda s: s.name.lower())
         return Dashboard(ordered, questions, distribution, len(self.module.test.questions))
+
+    def _labs(self, by_record: dict[int, StudentRow]) -> None:
+        if not by_record:
+            return
+        done = self.session.execute(
+            select(LabAttemptRow.record_id, func.count())
+            .where(LabAttemptRow.record_id.in_(by_record), LabAttemptRow.completed_at.is_not(None))
+            .group_by(LabAttemptRow.record_id)
+        )
+        for record_id, count in done:
+            by_record[record_id].labs_complete = int(count)
+        usage = self.session.execute(
+            select(
+                LabAttemptRow.record_id,
+                func.count(LabExchangeRow.id),
+                func.coalesce(func.sum(LabExchangeRow.input_tokens), 0),
+                func.coalesce(func.sum(LabExchangeRow.output_tokens), 0),
+                func.coalesce(func.sum(LabExchangeRow.cost), 0.0),
+            )
+            .join(LabExchangeRow, LabExchangeRow.attempt_id == LabAttemptRow.id)
+            .where(LabAttemptRow.record_id.in_(by_record), LabExchangeRow.status == "done")
+            .group_by(LabAttemptRow.record_id)
+        )
+        for record_id, exchanges, tokens_in, tokens_out, cost in usage:
+            row = by_record[record_id]
+            row.lab_exchanges, row.lab_input_tokens, row.lab_output_tokens = (
+                int(exchanges),
+                int(tokens_in),
+                int(tokens_out),
+            )
+            row.lab_cost = float(cost)
 
     def _progress(self, by_record: dict[int, StudentRow]) -> None:
         if not by_record:

@@ -1,4 +1,4 @@
-"""A learner's progress through the module: lessons read, quiz and test results, what comes next."""
+"""A learner's progress through the module: lessons read, quiz and test results, labs done, what comes next."""
 
 from dataclasses import dataclass
 
@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from content import AssessmentKind, Module, UnitKind
 from lms_plugin.clock import Clock
-from lms_plugin.models import AttemptRow, LessonView
+from lms_plugin.models import AttemptRow, LabAttemptRow, LessonView
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,19 @@ class ProgressService:
     def overview(self, record_id: int) -> Overview:
         read = set(self.session.scalars(select(LessonView.lesson_id).where(LessonView.record_id == record_id)).all())
         results = self.assessments(record_id)
+        labs = {
+            row.lab_id: row.completed_at is not None
+            for row in self.session.scalars(select(LabAttemptRow).where(LabAttemptRow.record_id == record_id))
+        }
         units = []
         for unit in self.module.units:
             title = self.module.title_of(unit.id)
             if unit.kind is UnitKind.LESSON:
                 units.append(UnitProgress(unit.kind, unit.id, title, unit.id in read, _read(unit.id in read)))
             elif unit.kind is UnitKind.LAB:
-                units.append(UnitProgress(unit.kind, unit.id, title, False, "Open the lab"))
+                state = labs.get(unit.id)
+                detail = "Not started" if state is None else "Complete" if state else "In progress"
+                units.append(UnitProgress(unit.kind, unit.id, title, bool(state), detail))
             else:
                 kind = AssessmentKind.TEST if unit.kind is UnitKind.TEST else AssessmentKind.QUIZ
                 units.append(UnitProgress(unit.kind, unit.id, title, *_status(kind, results[unit.id])))

@@ -51,12 +51,6 @@ class FakeTutor:
 
 
 @pytest.fixture
-def fake_llm(fake_llm_server: FakeLLM) -> FakeLLM:
-    fake_llm_server.reset()
-    return fake_llm_server
-
-
-@pytest.fixture
 def exporter() -> InMemorySpanExporter:
     return InMemorySpanExporter()
 

@@ -1,0 +1,140 @@
+"""What a model said, made safe to show: Markdown to HTML with no HTML, script, images or unsafe links from the
+model reaching the page, and trace trees (```trace fences holding span JSON, and the student's own spans) drawn
+as trees. Model output is untrusted input, like a form field."""
+
+import json
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from markupsafe import Markup
+
+MAX_SPANS = 200
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+
+def _validate_link(url: str) -> bool:
+    # Only links a learner can follow safely; javascript:, data:, vbscript:, file: and relative tricks are text.
+    return url.strip().lower().startswith(SAFE_SCHEMES)
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def _duration(ms: float) -> str:
+    return f"{ms / 1000:,.2f} s" if ms >= 1000 else f"{ms:,.0f} ms" if ms >= 1 else f"{ms:,.2f} ms"
+
+
+def _value(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _span_html(span: dict[str, Any], children: dict[str, list[dict[str, Any]]], total: float, trace_id: str) -> str:
+    start, duration = _number(span.get("start_ms")), _number(span.get("duration_ms"))
+    status = str(span.get("status") or "UNSET").upper()
+    kind = str(span.get("kind") or "")
+    x = min(100.0, start / total * 100) if total else 0.0
+    width = max(0.5, min(100.0 - x, duration / total * 100)) if total else 100.0
+    notes = []
+    if status == "ERROR":
+        reason = f": {escape(str(span['status_message']))}" if span.get("status_message") else ""
+        notes.append(f'<span class="span-status">ERROR{reason}</span>')
+    own_trace = span.get("trace_id")
+    if own_trace and own_trace != trace_id:
+        notes.append(f'<span class="span-note">in another trace: {escape(str(own_trace)[:8])}…</span>')
+    attributes = span.get("attributes") if isinstance(span.get("attributes"), dict) else {}
+    events = span.get("events") if isinstance(span.get("events"), list) else []
+    details = ""
+    if attributes or events:
+        rows = "".join(f"<dt>{escape(str(k))}</dt><dd>{escape(_value(v))}</dd>" for k, v in attributes.items())
+        rows += "".join(
+            f"<dt>event</dt><dd>{escape(str(e.get('name', '')))} at {_duration(_number(e.get('at_ms')))}</dd>"
+            for e in events
+            if isinstance(e, dict)
+        )
+        summary = f"{len(attributes)} attribute{'s' * (len(attributes) != 1)}"
+        if events:
+            summary += f", {len(events)} event{'s' * (len(events) != 1)}"
+        details = f'<details class="span-details"><summary>{summary}</summary><dl>{rows}</dl></details>'
+    kids = children.get(str(span.get("span_id")), [])
+    nested = "<ul>" + "".join(_span_html(c, children, total, trace_id) for c in kids) + "</ul>" if kids else ""
+    return (
+        f'<li class="span{" span-error" if status == "ERROR" else ""}">'
+        f'<div class="span-row"><span class="span-name">{escape(str(span.get("name", "?")))}</span>'
+        f"{f' <span class=span-kind>{escape(kind)}</span>' if kind else ''}"
+        f' <span class="span-duration">{_duration(duration)}</span> {" ".join(notes)}'
+        f'<svg class="span-bar" viewBox="0 0 100 4" preserveAspectRatio="none" aria-hidden="true" focusable="false">'
+        f'<rect x="{x:.2f}" width="{width:.2f}" height="4"/></svg></div>{details}{nested}</li>'
+    )
+
+
+def render_trace(tree: object) -> Markup | None:
+    """A trace (the JSON of ``labs.tracing.span_tree``) as a tree; None when it is not one."""
+    if not isinstance(tree, dict) or not isinstance(tree.get("spans"), list) or not tree["spans"]:
+        return None
+    spans = [s for s in tree["spans"][:MAX_SPANS] if isinstance(s, dict) and s.get("span_id")]
+    if not spans:
+        return None
+    trace_id = str(tree.get("trace_id") or "")
+    ids = {str(s["span_id"]) for s in spans}
+    children: dict[str, list[dict[str, Any]]] = {}
+    roots = []
+    for span in sorted(spans, key=lambda s: _number(s.get("start_ms"))):
+        parent = span.get("parent_span_id")
+        if parent and str(parent) in ids:
+            children.setdefault(str(parent), []).append(span)
+        else:
+            roots.append(span)
+    total = max((_number(s.get("start_ms")) + _number(s.get("duration_ms")) for s in spans), default=0.0)
+    orphans = [r for r in roots if r.get("parent_span_id")]
+    caption = escape(str(tree.get("title") or "Trace"))
+    note = (
+        f'<p class="trace-note">{len(orphans)} span{"s" * (len(orphans) != 1)} name{"s" * (len(orphans) == 1)} a '
+        "parent that is not in this trace.</p>"
+        if orphans
+        else ""
+    )
+    return Markup(
+        f'<figure class="trace"><figcaption>{caption} <code>{escape(trace_id[:16])}</code> · '
+        f"{_duration(total)}</figcaption>"
+        f'<ul class="trace-tree">{"".join(_span_html(r, children, total, trace_id) for r in roots)}</ul>{note}</figure>'
+    )
+
+
+def _fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    if token.info.strip() == "trace":
+        try:
+            drawn = render_trace(json.loads(token.content))
+        except ValueError:
+            drawn = None
+        if drawn is not None:
+            return str(drawn)
+    language = escape(token.info.strip().split(" ")[0]) if token.info.strip() else ""
+    attribute = f' class="language-{language}"' if language else ""
+    return f"<pre><code{attribute}>{escape(token.content)}</code></pre>\n"
+
+
+def _link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
+    tokens[idx].attrSet("target", "_blank")
+    return str(self.renderToken(tokens, idx, options, env))
+
+
+def _parser() -> MarkdownIt:
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(["table", "strikethrough"])
+    parser.disable("image")  # a model's image would be fetched from anywhere: show its Markdown as text
+    parser.validateLink = _validate_link
+    parser.add_render_rule("fence", _fence)
+    parser.add_render_rule("link_open", _link_open)
+    return parser
+
+
+_PARSER = _parser()
+
+
+def render_reply(markdown: str) -> Markup:
+    return Markup(_PARSER.render(markdown))

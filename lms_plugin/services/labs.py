@@ -1,0 +1,318 @@
+"""A learner's lab: their attempt, the transcript, and one exchange run end to end.
+
+An exchange is three steps so the model call holds no database transaction: ``begin`` checks the limits and
+stores the learner's message (status ``pending``) in its own transaction; the model streams its reply with no
+transaction open; ``finish`` stores the reply, what the judge made of it, the span tree and — when this
+exchange completed the lab — the completion and its gradebook message, in one transaction.
+"""
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from content import Lab, Module
+from labs.chat import ChatModel, ChatRecord, ChatRequest
+from labs.errors import LabError
+from labs.session import Exchange, LabSession, Limits, check_message, progress, record_exchange
+from labs.tracing import SpanCollector, span_tree
+from lms_plugin.clock import Clock
+from lms_plugin.db import Database
+from lms_plugin.grades.sync import GradeSync
+from lms_plugin.models import LabAttemptRow, LabExchangeRow, LabTraceRow
+from lms_plugin.services.records import RecordKey
+
+PENDING, DONE, INTERRUPTED = "pending", "done", "interrupted"
+# A reply still pending after this long was cut off (a crashed or restarted worker): the learner may send again.
+PENDING_TIMEOUT = timedelta(minutes=3)
+
+
+class ReplyPendingError(LabError):
+    def __init__(self) -> None:
+        super().__init__("The assistant is still answering your previous message. Wait for its reply, then send.")
+
+
+@dataclass(frozen=True)
+class LabState:
+    """What the lab page shows: the transcript, the checklist and how far the learner is."""
+
+    lab: Lab
+    attempt_id: str
+    exchanges: tuple[LabExchangeRow, ...]
+    traces: dict[int, dict[str, Any]]  # exchange row id → span tree
+    session: LabSession
+
+    @property
+    def ticked(self) -> frozenset[str]:
+        return self.session.rubric_ticked
+
+    @property
+    def progress(self) -> int:
+        return min(progress(self.session, self.lab), self.lab.completion.count)
+
+    @property
+    def complete(self) -> bool:
+        return self.session.is_complete
+
+
+@dataclass(frozen=True)
+class Started:
+    """A stored learner message, ready for the model."""
+
+    exchange_id: int
+    request: ChatRequest
+
+
+@dataclass(frozen=True)
+class Finished:
+    exchange: LabExchangeRow
+    tree: dict[str, Any] | None
+    state: LabState
+    completed_now: bool
+
+
+def _session_of(attempt: LabAttemptRow, rows: list[LabExchangeRow]) -> LabSession:
+    done = [row for row in rows if row.status == DONE]
+    exchanges = tuple(
+        Exchange(
+            number=index,
+            learner_message=row.learner_message,
+            assistant_reply=row.assistant_reply or "",
+            at=row.sent_at,
+            scenario_id=row.scenario_id,
+            rubric_hits=frozenset(row.rubric_hits),
+            substantive=row.substantive,
+            state=row.state,
+            input_tokens=row.input_tokens or 0,
+            output_tokens=row.output_tokens or 0,
+        )
+        for index, row in enumerate(done, start=1)
+    )
+    return LabSession(attempt.lab_id, attempt.id, attempt.started_at, exchanges, attempt.completed_at)
+
+
+class LabService:
+    def __init__(self, session: Session, module: Module, clock: Clock) -> None:
+        self.session = session
+        self.module = module
+        self.clock = clock
+
+    def lab(self, lab_id: str) -> Lab:
+        lab = self.module.lab(lab_id)
+        if lab is None:
+            raise LookupError(f"There is no lab '{lab_id}' in this module.")
+        return lab
+
+    def _attempt(self, record: RecordKey, lab: Lab) -> LabAttemptRow:
+        attempt = self.session.scalar(
+            select(LabAttemptRow).where(LabAttemptRow.record_id == record.id, LabAttemptRow.lab_id == lab.id)
+        )
+        if attempt is None:
+            attempt = LabAttemptRow(
+                id=str(uuid.uuid4()),
+                learner_id=record.learner_id,
+                record_id=record.id,
+                lab_id=lab.id,
+                started_at=self.clock.now(),
+                completed_at=None,
+            )
+            self.session.add(attempt)
+            self.session.flush()
+        return attempt
+
+    def _rows(self, attempt_id: str) -> list[LabExchangeRow]:
+        return list(
+            self.session.scalars(
+                select(LabExchangeRow).where(LabExchangeRow.attempt_id == attempt_id).order_by(LabExchangeRow.number)
+            )
+        )
+
+    def state(self, record: RecordKey, lab: Lab) -> LabState:
+        attempt = self._attempt(record, lab)
+        rows = self._rows(attempt.id)
+        traces = {
+            row.exchange_id: row.tree
+            for row in self.session.scalars(
+                select(LabTraceRow).where(LabTraceRow.exchange_id.in_([r.id for r in rows]))
+            )
+        }
+        return LabState(lab, attempt.id, tuple(rows), traces, _session_of(attempt, rows))
+
+    def trace(self, record: RecordKey, lab: Lab, number: int) -> dict[str, Any] | None:
+        """The span tree behind the reply to message ``number`` of this learner's lab, if it is still kept."""
+        attempt = self._attempt(record, lab)
+        return self.session.scalar(
+            select(LabTraceRow.tree)
+            .join(LabExchangeRow, LabExchangeRow.id == LabTraceRow.exchange_id)
+            .where(LabExchangeRow.attempt_id == attempt.id, LabExchangeRow.number == number)
+        )
+
+    def begin(self, record: RecordKey, lab: Lab, text: str, limits: Limits) -> Started:
+        """Store the learner's message, or refuse it (with nothing stored) when a limit says no."""
+        now = self.clock.now()
+        attempt = self._attempt(record, lab)
+        rows = self._rows(attempt.id)
+        for row in rows:
+            if row.status == PENDING:
+                if now - row.sent_at < PENDING_TIMEOUT:
+                    raise ReplyPendingError()
+                row.status = INTERRUPTED
+        lab_session = _session_of(attempt, rows)
+        message = check_message(lab_session, text, now, limits)
+        number = (self.session.scalar(select(func.max(LabExchangeRow.number)).where(
+            LabExchangeRow.attempt_id == attempt.id)) or 0) + 1  # fmt: skip
+        row = LabExchangeRow(
+            learner_id=record.learner_id,
+            attempt_id=attempt.id,
+            number=number,
+            status=PENDING,
+            learner_message=message,
+            sent_at=now,
+            rubric_hits=[],
+            substantive=False,
+        )
+        self.session.add(row)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise ReplyPendingError() from None  # another tab stored a message at the same moment
+        return Started(row.id, ChatRequest(lab, lab_session, message, attempt.id))
+
+    def finish(
+        self,
+        started: Started,
+        reply: str,
+        record: ChatRecord,
+        timing: "Timing",
+        tree: dict[str, Any] | None,
+        grades: GradeSync,
+    ) -> Finished:
+        now = self.clock.now()
+        row = self.session.get(LabExchangeRow, started.exchange_id)
+        if row is None:
+            raise LookupError(f"lab exchange {started.exchange_id} is gone")
+        attempt = self.session.get(LabAttemptRow, row.attempt_id)
+        assert attempt is not None
+        verdict = record.verdict
+        row.status = DONE
+        row.assistant_reply = reply
+        row.replied_at = now
+        row.scenario_id = verdict.scenario_id
+        row.rubric_hits = sorted(verdict.rubric_hits)
+        row.substantive = verdict.substantive
+        row.state = verdict.state
+        row.provider = record.provider
+        row.response_model = record.response_model
+        row.response_id = record.response_id
+        row.finish_reason = record.finish_reason
+        row.input_tokens = record.input_tokens
+        row.output_tokens = record.output_tokens
+        row.cost = timing.cost
+        row.latency_ms = timing.latency_ms
+        row.first_chunk_ms = timing.first_chunk_ms
+        row.fallback_reason = record.fallback_reason
+        if tree is not None:
+            self.session.add(
+                LabTraceRow(learner_id=row.learner_id, exchange_id=row.id, trace_id=tree["trace_id"], tree=tree,
+                            created_at=now)
+            )  # fmt: skip
+        lab = started.request.lab
+        before = started.request.session
+        exchange = Exchange(
+            number=len(before.exchanges) + 1,
+            learner_message=row.learner_message,
+            assistant_reply=reply,
+            at=row.sent_at,
+            scenario_id=verdict.scenario_id,
+            rubric_hits=verdict.rubric_hits,
+            substantive=verdict.substantive,
+            state=verdict.state,
+            input_tokens=record.input_tokens or 0,
+            output_tokens=record.output_tokens or 0,
+        )
+        _, completed_now = record_exchange(before, lab, exchange)
+        if not before.exchanges:
+            grades.lab_started(lab, attempt.id)
+        if completed_now and attempt.completed_at is None:
+            attempt.completed_at = now
+            grades.lab_completed(lab, attempt.id)
+        else:
+            completed_now = False
+        self.session.flush()
+        rows = self._rows(attempt.id)
+        state = LabState(lab, attempt.id, tuple(rows), {}, _session_of(attempt, rows))
+        return Finished(row, tree, state, completed_now)
+
+
+@dataclass(frozen=True)
+class Timing:
+    latency_ms: float  # the whole model call, first byte sent to last byte received
+    first_chunk_ms: float | None
+    cost: float | None
+
+
+@dataclass(frozen=True)
+class ExchangeRun:
+    """Runs one exchange: stored message → streamed reply → stored reply. Iterating yields the reply's text
+    pieces, then one ``Finished``; the reply is stored only when the iteration is run to its end."""
+
+    database: Database
+    module: Module
+    clock: Clock
+    model: ChatModel
+    tracer: Tracer
+    collector: SpanCollector
+    grades: Callable[[Session], GradeSync]
+    cost_of: Callable[[ChatRecord], float | None]
+
+    def __call__(self, started: Started) -> Iterator[str | Finished]:
+        request = started.request
+        pieces: list[str] = []
+        record: ChatRecord | None = None
+        first_chunk_ms: float | None = None
+        span = self.tracer.start_span(
+            f"lab exchange {request.lab.id}",
+            attributes={
+                "gen_ai.conversation.id": request.conversation_id,
+                "tracebook.lab.id": request.lab.id,
+                "tracebook.lab.exchange": len(request.session.exchanges) + 1,
+            },
+        )
+        # The span is current only while the model works, never while this generator waits for its reader,
+        # so the reader's own spans (and a reader in another context) are not mistaken for its children.
+        stream = self.model.stream(request)
+        began = time.perf_counter()
+        while True:
+            with trace.use_span(span, end_on_exit=False, record_exception=False):
+                item = next(stream, None)
+            if item is None:
+                break
+            if isinstance(item, ChatRecord):
+                record = item
+                continue
+            if first_chunk_ms is None:
+                first_chunk_ms = (time.perf_counter() - began) * 1000
+            pieces.append(item)
+            yield item
+        latency_ms = (time.perf_counter() - began) * 1000
+        span.end()
+        trace_id = span.get_span_context().trace_id
+        if record is None:
+            raise RuntimeError(f"{type(self.model).__name__} ended its stream without a record")
+        spans = self.collector.take(trace_id)
+        tree = span_tree(spans) if spans else None
+        timing = Timing(latency_ms, first_chunk_ms, self.cost_of(record))
+        # What the exchange queues (its gradebook message) carries this exchange's trace context.
+        with trace.use_span(span, end_on_exit=False), self.database.transaction() as session:
+            service = LabService(session, self.module, self.clock)
+            finished = service.finish(started, "".join(pieces), record, timing, tree, self.grades(session))
+            session.expunge(finished.exchange)
+        yield finished
