@@ -1,4 +1,4 @@
-"""What a lab refuses. A refused message is not stored and changes nothing."""
+"""What a lab refuses (a refused message is not stored and changes nothing), and a model that cannot answer."""
 
 
 class LabError(Exception):
@@ -32,3 +32,12 @@ class TokenBudgetError(LabError):
         super().__init__(
             f"This lab has used {used} of its {budget} tokens, its whole budget. Ask your instructor for more."
         )
+
+
+class ModelUnavailableError(Exception):
+    """A chat model could not produce its reply. ``reason`` is for people (the log, the record); ``error_type``
+    is the span's low-cardinality ``error.type`` ("429", "timeout", …)."""
+
+    def __init__(self, reason: str, error_type: str) -> None:
+        super().__init__(reason)
+        self.reason, self.error_type = reason, error_type

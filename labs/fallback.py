@@ -8,21 +8,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from labs.chat import ChatModel, ChatRecord, ChatRequest
+from labs.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
 NOTE = "> *The AI model is unavailable right now, so the offline tutor answers instead. Nothing you wrote is lost.*"
 # Between the part of the model's reply that already reached the student and the note.
 BREAK = "\n\n---\n\n"
-
-
-class ModelUnavailableError(Exception):
-    """A chat model could not produce its reply. ``reason`` is for people (the log, the record); ``error_type``
-    is the span's low-cardinality ``error.type`` ("429", "timeout", …)."""
-
-    def __init__(self, reason: str, error_type: str) -> None:
-        super().__init__(reason)
-        self.reason, self.error_type = reason, error_type
 
 
 class FallbackChat:

@@ -24,7 +24,7 @@ from openai.types.chat import (
 from openai.types.chat.completion_create_params import ResponseFormat
 
 from labs.chat import ChatRecord, ChatRequest, Verdict
-from labs.fallback import ModelUnavailableError
+from labs.errors import ModelUnavailableError
 from labs.prompts import Message, chat_messages, judge_messages, parse_verdict, verdict_response_format
 from labs.tracing import Endpoint, GenAITelemetry, ModelCall
 

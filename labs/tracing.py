@@ -34,7 +34,7 @@ from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from labs.chat import ChatModel, ChatRecord, ChatRequest
-from labs.fallback import ModelUnavailableError
+from labs.errors import ModelUnavailableError
 from labs.pricing import PriceTable
 from labs.prompts import Message, chat_messages
 

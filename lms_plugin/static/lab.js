@@ -64,14 +64,8 @@
     return details;
   }
 
-  function finish(bubble, text, data) {
+  function finish(bubble, data) {
     bubble.textContent = "";
-    if (data.fallback) {
-      var note = document.createElement("p");
-      note.className = "fallback-note";
-      note.textContent = "The AI model was unavailable; the offline tutor answered.";
-      bubble.appendChild(note);
-    }
     var reply = document.createElement("div");
     reply.className = "reply";
     // Rendered on the server from Markdown with no HTML allowed and links restricted to http(s).
@@ -139,7 +133,7 @@
         } else if (name === "done") {
           bubble.classList.remove("message-streaming");
           bubble.removeAttribute("aria-busy");
-          finish(bubble, streamed, data);
+          finish(bubble, data);
         }
       });
     }).catch(function (error) {

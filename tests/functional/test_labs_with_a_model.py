@@ -93,7 +93,7 @@ def test_a_provider_failure_falls_back_to_the_tutor_and_loses_nothing(
     assert spans["chat gpt-4o-mini"]["attributes"]["error.type"] == "500"
     assert spans["chat scenario-tutor"]["status"] != "ERROR"
     page = client.get("/s/lab-2", query_string={"s": token}).get_data(as_text=True)
-    assert "The AI model was unavailable; the offline tutor answered." in page
+    assert "The AI model is unavailable right now, so the offline tutor answers instead." in page
 
 
 def test_the_gradebook_delivery_continues_the_exchanges_trace(

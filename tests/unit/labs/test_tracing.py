@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from content.model import Completion, CompletionRule, Lab, RubricItem
 from labs.chat import ChatRecord, ChatRequest, Verdict
-from labs.fallback import ModelUnavailableError
+from labs.errors import ModelUnavailableError
 from labs.pricing import PriceTable
 from labs.prompts import Message, chat_messages
 from labs.session import open_session
