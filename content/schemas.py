@@ -321,20 +321,25 @@ class TraceSchema(StrictSchema):
         return Trace(trace_id=data["trace_id"], title=data["title"], spans=tuple(data["spans"]))
 
 
-class ScenarioSchema(StrictSchema):
-    id = Id()
-    title = Text()
-    brief = Text()
-    trace = fields.Nested(TraceSchema, required=True)
+class _JudgedSchema(StrictSchema):
+    """What the tutor judges a message against: criteria, how many make it right, and the explanation."""
+
     criteria = fields.List(fields.Nested(CriterionSchema), required=True, validate=validate.Length(min=1))
     need = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    misconceptions = fields.List(fields.Nested(CorrectionSchema), load_default=list)
     explain = Text()
 
     @validates_schema(skip_on_field_errors=True)
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
         _unique([c.id for c in data["criteria"]], "criterion ids", "criteria")
         _need_within(data)
+
+
+class ScenarioSchema(_JudgedSchema):
+    id = Id()
+    title = Text()
+    brief = Text()
+    trace = fields.Nested(TraceSchema, required=True)
+    misconceptions = fields.List(fields.Nested(CorrectionSchema), load_default=list)
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Scenario:
@@ -345,18 +350,10 @@ class ScenarioSchema(StrictSchema):
         )
 
 
-class WalkStepSchema(StrictSchema):
+class WalkStepSchema(_JudgedSchema):
     topic = Id()
     ask = Text()
-    criteria = fields.List(fields.Nested(CriterionSchema), required=True, validate=validate.Length(min=1))
-    need = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     pitfalls = fields.List(fields.Nested(CorrectionSchema), load_default=list)
-    explain = Text()
-
-    @validates_schema(skip_on_field_errors=True)
-    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
-        _unique([c.id for c in data["criteria"]], "criterion ids", "criteria")
-        _need_within(data)
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> WalkStep:

@@ -8,6 +8,8 @@ asked, then ``data: [DONE]`` — and non-streaming requests with one completion 
 has a ``response_format``). Failures are scripted per test: 429, 500, a hang longer than the client's timeout, a
 400 for ``stream_options`` on a server that rejects it, a connection dropped mid-stream, an unparseable chunk.
 Every request received is logged for assertions. One server serves the whole session; ``reset()`` between tests.
+For benchmarks it also notes when it served each request (``timings``), on ``time.perf_counter``'s clock: a
+benchmark in the same process subtracts these from its own readings to tell the model's time from the tool's.
 """
 
 import json
@@ -48,6 +50,16 @@ class ReceivedRequest:
         return "response_format" in self.body
 
 
+@dataclass(frozen=True)
+class ServedTiming:
+    """When one request was served, in ``time.perf_counter`` seconds (this process's clock)."""
+
+    request: ReceivedRequest
+    arrived: float  # the handler had the request line and headers
+    first_chunk: float | None  # the first chunk with content was written (streamed replies only)
+    ended: float  # the last byte of the response was written
+
+
 @dataclass
 class Script:
     """What the server does; tests change it through ``FakeLLM``'s methods."""
@@ -63,6 +75,7 @@ class Script:
     failure_target: Target = Target.ANY
     failures_left: int = 0
     requests: list[ReceivedRequest] = field(default_factory=list)
+    timings: list[ServedTiming] = field(default_factory=list)
     served: int = 0
 
 
@@ -135,6 +148,16 @@ class FakeLLM:
         with self._lock:
             return list(self._script.requests)
 
+    @property
+    def timings(self) -> list[ServedTiming]:
+        """Requests answered to the end (not the hangs and dropped streams), in the order they ended."""
+        with self._lock:
+            return list(self._script.timings)
+
+    def _served(self, script: Script, timing: ServedTiming) -> None:
+        with self._lock:
+            script.timings.append(timing)
+
     def _receive(self, request: ReceivedRequest) -> tuple[Script, Failure | None, int]:
         """Log the request; the script to answer it with, the failure to play (if any) and its serial number."""
         with self._lock:
@@ -167,6 +190,7 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             """Quiet: the request log is ``FakeLLM.requests``."""
 
         def do_POST(self) -> None:
+            arrived = time.perf_counter()
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
             request = ReceivedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
@@ -174,6 +198,7 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
                 return
             script, failure, serial = fake._receive(request)
+            first_chunk: float | None = None
             if failure is Failure.RATE_LIMITED:
                 # retry-after-ms as well, which the openai client prefers: it retries after 1 ms, not 0.5 s backoff.
                 headers = {"Retry-After": "0", "retry-after-ms": "1"}
@@ -183,10 +208,14 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             elif failure is Failure.HANG:
                 fake._hang()
                 self.close_connection = True
+                return
             elif body.get("stream"):
-                self._stream(body, script, failure, serial)
+                first_chunk = self._stream(body, script, failure, serial)
+                if failure is Failure.DROP:
+                    return
             else:
                 self._complete(body, script, serial)
+            fake._served(script, ServedTiming(request, arrived, first_chunk, time.perf_counter()))
 
         def _json(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
@@ -224,11 +253,13 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 },
             )
 
-        def _stream(self, body: dict[str, Any], script: Script, failure: Failure | None, serial: int) -> None:
+        def _stream(self, body: dict[str, Any], script: Script, failure: Failure | None, serial: int) -> float | None:
+            """Stream the reply; when its first content chunk was written."""
             if "stream_options" in body and script.reject_stream_options:
                 message = "Unrecognized request argument supplied: stream_options"
                 self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
-                return
+                return None
+            first_chunk: float | None = None
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -246,12 +277,14 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 if index == 2 and failure is Failure.DROP:
                     self.connection.shutdown(socket.SHUT_RDWR)  # no terminating chunk: the body is cut short
                     self.close_connection = True
-                    return
+                    return first_chunk
                 if index == 1 and failure is Failure.GARBAGE:
                     self._chunk(b"data: {this is not json\n\n")
                 delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
                 choice = {"index": 0, "delta": delta, "finish_reason": None}
                 self._event({**base, "choices": [choice], **usage_field})
+                if first_chunk is None and piece:
+                    first_chunk = time.perf_counter()
             self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": script.finish_reason}]})
             if include_usage:
                 prompt_tokens, completion_tokens = script.usage
@@ -263,6 +296,7 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._event({**base, "choices": [], "usage": usage})
             self._chunk(b"data: [DONE]\n\n")
             self.wfile.write(b"0\r\n\r\n")
+            return first_chunk
 
         def _event(self, payload: object) -> None:
             self._chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")

@@ -172,22 +172,20 @@ class GradeSync:
                 key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:{key}",
             )
 
-    def lab_started(self, lab: Lab, attempt_id: str) -> None:
+    def _lab_cells(self, lab: Lab, payload: dict[str, object], event: str) -> None:
         for placement, platform in self._placements({lab.id}):
             self._queue(
-                placement,
-                platform,
-                lab,
-                {"activityProgress": "Started", "gradingProgress": "NotReady"},
-                key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:started:{attempt_id}",
+                placement, platform, lab, payload, key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:{event}"
             )
 
+    def lab_started(self, lab: Lab, attempt_id: str) -> None:
+        self._lab_cells(lab, {"activityProgress": "Started", "gradingProgress": "NotReady"}, f"started:{attempt_id}")
+
     def lab_completed(self, lab: Lab, attempt_id: str) -> None:
-        for placement, platform in self._placements({lab.id}):
-            self._queue(
-                placement,
-                platform,
-                lab,
-                {"scoreGiven": 1, "scoreMaximum": 1, "activityProgress": "Completed", "gradingProgress": "FullyGraded"},
-                key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:completed:{attempt_id}",
-            )
+        complete = {
+            "scoreGiven": 1,
+            "scoreMaximum": 1,
+            "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded",
+        }
+        self._lab_cells(lab, complete, f"completed:{attempt_id}")

@@ -79,23 +79,24 @@ class Finished:
     completed_now: bool
 
 
+def _exchange(row: LabExchangeRow, number: int) -> Exchange:
+    return Exchange(
+        number=number,
+        learner_message=row.learner_message,
+        assistant_reply=row.assistant_reply or "",
+        at=row.sent_at,
+        scenario_id=row.scenario_id,
+        rubric_hits=frozenset(row.rubric_hits),
+        substantive=row.substantive,
+        state=row.state,
+        input_tokens=row.input_tokens or 0,
+        output_tokens=row.output_tokens or 0,
+    )
+
+
 def _session_of(attempt: LabAttemptRow, rows: list[LabExchangeRow]) -> LabSession:
     done = [row for row in rows if row.status == DONE]
-    exchanges = tuple(
-        Exchange(
-            number=index,
-            learner_message=row.learner_message,
-            assistant_reply=row.assistant_reply or "",
-            at=row.sent_at,
-            scenario_id=row.scenario_id,
-            rubric_hits=frozenset(row.rubric_hits),
-            substantive=row.substantive,
-            state=row.state,
-            input_tokens=row.input_tokens or 0,
-            output_tokens=row.output_tokens or 0,
-        )
-        for index, row in enumerate(done, start=1)
-    )
+    exchanges = tuple(_exchange(row, number) for number, row in enumerate(done, start=1))
     return LabSession(attempt.lab_id, attempt.id, attempt.started_at, exchanges, attempt.completed_at)
 
 
@@ -226,18 +227,7 @@ class LabService:
             )  # fmt: skip
         lab = started.request.lab
         before = started.request.session
-        exchange = Exchange(
-            number=len(before.exchanges) + 1,
-            learner_message=row.learner_message,
-            assistant_reply=reply,
-            at=row.sent_at,
-            scenario_id=verdict.scenario_id,
-            rubric_hits=verdict.rubric_hits,
-            substantive=verdict.substantive,
-            state=verdict.state,
-            input_tokens=record.input_tokens or 0,
-            output_tokens=record.output_tokens or 0,
-        )
+        exchange = _exchange(row, len(before.exchanges) + 1)
         _, completed_now = record_exchange(before, lab, exchange)
         if not before.exchanges:
             grades.lab_started(lab, attempt.id)

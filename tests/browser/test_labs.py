@@ -44,7 +44,9 @@ def test_lab_1_needs_three_different_traces_and_shows_the_students_own_trace(
     _send(frame, RIGHT[first])
     second = _on_screen(frame, module)
     assert second != first
-    _send(frame, RIGHT[first])  # the first trace again, while the second is on screen: not a new scenario
+    # Two more messages about the first trace, while the second is on screen: three about one scenario.
+    _send(frame, "Again, to be sure: " + RIGHT[first])
+    _send(frame, "Once more, in other words: " + RIGHT[first])
     expect(frame.locator("#lab-progress")).to_have_text("1 of 3 different trace scenarios discussed")
     expect(frame.locator(".rubric-done")).not_to_have_count(0)
 

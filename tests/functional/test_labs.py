@@ -2,6 +2,7 @@
 without storing, the page without script, the student's own trace, and a lab placed on its own reaching the
 gradebook once when complete."""
 
+import dataclasses
 import json
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from labs.session import Limits
 from lms_plugin.db import Database
 from lms_plugin.models import LabAttemptRow, LabExchangeRow, LabTraceRow
 from tests.conftest import FrozenClock
@@ -116,6 +118,25 @@ def test_the_hourly_limit_refuses_the_next_message_until_an_hour_has_passed(
     assert _count(db, LabExchangeRow) == 6
     clock.advance(minutes=55)
     assert send(client, token, "lab-2", "One more about PII redaction in the collector.")[0] == 200
+
+
+def test_the_token_budget_refuses_messages_once_spent(
+    client: FlaskClient, app: Flask, token: str, db: Database, clock: FrozenClock
+) -> None:
+    lab_runtime = app.extensions["tracebook.labs"]
+    app.extensions["tracebook.labs"] = dataclasses.replace(lab_runtime, limits=Limits(tokens_per_lab=1000))
+    sent = 0
+    while (result := send(client, token, "lab-2", f"Message {sent}: how should the Collector redact PII?"))[0] == 200:
+        sent += 1
+        clock.advance(minutes=10)
+        assert sent < 20, "the budget never ran out"
+    status, reason = result
+    assert status == 429
+    assert "tokens, its whole budget" in str(reason)
+    with db.transaction() as session:
+        used = sum((r.input_tokens or 0) + (r.output_tokens or 0) for r in session.scalars(select(LabExchangeRow)))
+    assert used >= 1000
+    assert _count(db, LabExchangeRow) == sent  # the refused message was not stored
 
 
 def test_without_script_the_form_posts_and_the_page_returns_with_the_reply(
