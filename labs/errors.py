@@ -34,6 +34,11 @@ class TokenBudgetError(LabError):
         )
 
 
+class ReplyPendingError(LabError):
+    def __init__(self) -> None:
+        super().__init__("The assistant is still answering your previous message. Wait for its reply, then send.")
+
+
 class ModelUnavailableError(Exception):
     """A chat model could not produce its reply. ``reason`` is for people (the log, the record); ``error_type``
     is the span's low-cardinality ``error.type`` ("429", "timeout", …)."""

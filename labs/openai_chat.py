@@ -43,6 +43,7 @@ class OpenAISettings:
     timeout_s: float = 30
     max_retries: int = 2
     judge: bool = True  # judge with the model; off: the tutor's judge for every message
+    max_output_tokens: int = 1024  # caps one reply, so one message cannot spend a lab's whole token budget
 
 
 @dataclass
@@ -137,6 +138,7 @@ class OpenAIChat:
                 messages=[_param(m) for m in messages],
                 stream=True,
                 stream_options={"include_usage": True} if self._settings.include_usage else openai.omit,
+                max_tokens=self._settings.max_output_tokens,
             )
             with stream:
                 for chunk in stream:

@@ -39,7 +39,7 @@ from labs.pricing import PriceTable
 from labs.prompts import Message, chat_messages
 
 CAPTURE_SETTING = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-FIRST_CHUNK_EVENT = "gen_ai.first_chunk"
+FIRST_CHUNK_EVENT = "tracebook.gen_ai.first_chunk"
 # The conventions' event for message content (gen-ai-events.md); we record it as a span event, not a log record.
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 COST = "tracebook.gen_ai.cost"
@@ -124,7 +124,7 @@ class ModelCall:
         self._output: str | None = None
 
     def chunk(self) -> None:
-        """A chunk arrived. The first one sets the time to first chunk and the ``gen_ai.first_chunk`` event."""
+        """A chunk arrived. The first one sets the time to first chunk and the first-chunk event."""
         if self._first_chunk_seen:
             return
         self._first_chunk_seen = True

@@ -24,7 +24,7 @@ def _number(value: object) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
-def _duration(ms: float) -> str:
+def duration_text(ms: float) -> str:
     return f"{ms / 1000:,.2f} s" if ms >= 1000 else f"{ms:,.0f} ms" if ms >= 1 else f"{ms:,.2f} ms"
 
 
@@ -51,7 +51,7 @@ def _span_html(span: dict[str, Any], children: dict[str, list[dict[str, Any]]], 
     if attributes or events:
         rows = "".join(f"<dt>{escape(str(k))}</dt><dd>{escape(_value(v))}</dd>" for k, v in attributes.items())
         rows += "".join(
-            f"<dt>event</dt><dd>{escape(str(e.get('name', '')))} at {_duration(_number(e.get('at_ms')))}</dd>"
+            f"<dt>event</dt><dd>{escape(str(e.get('name', '')))} at {duration_text(_number(e.get('at_ms')))}</dd>"
             for e in events
             if isinstance(e, dict)
         )
@@ -65,7 +65,7 @@ def _span_html(span: dict[str, Any], children: dict[str, list[dict[str, Any]]], 
         f'<li class="span{" span-error" if status == "ERROR" else ""}">'
         f'<div class="span-row"><span class="span-name">{escape(str(span.get("name", "?")))}</span>'
         f"{f' <span class=span-kind>{escape(kind)}</span>' if kind else ''}"
-        f' <span class="span-duration">{_duration(duration)}</span> {" ".join(notes)}'
+        f' <span class="span-duration">{duration_text(duration)}</span> {" ".join(notes)}'
         f'<svg class="span-bar" viewBox="0 0 100 4" preserveAspectRatio="none" aria-hidden="true" focusable="false">'
         f'<rect x="{x:.2f}" width="{width:.2f}" height="4"/></svg></div>{details}{nested}</li>'
     )
@@ -75,19 +75,27 @@ def render_trace(tree: object) -> Markup | None:
     """A trace (the JSON of ``labs.tracing.span_tree``) as a tree; None when it is not one."""
     if not isinstance(tree, dict) or not isinstance(tree.get("spans"), list) or not tree["spans"]:
         return None
-    spans = [s for s in tree["spans"][:MAX_SPANS] if isinstance(s, dict) and s.get("span_id")]
-    if not spans:
+    # A model can write any JSON: one span per id, and no parent link that would close a cycle (a → b → a),
+    # so drawing cannot recurse forever and every span is drawn once.
+    by_id = {str(s["span_id"]): s for s in tree["spans"][:MAX_SPANS] if isinstance(s, dict) and s.get("span_id")}
+    if not by_id:
         return None
     trace_id = str(tree.get("trace_id") or "")
-    ids = {str(s["span_id"]) for s in spans}
+    parent_of: dict[str, str] = {}
+    for span_id, span in by_id.items():
+        parent = str(span.get("parent_span_id") or "")
+        ancestor = parent
+        while ancestor in parent_of and ancestor != span_id:
+            ancestor = parent_of[ancestor]
+        if parent in by_id and ancestor != span_id:
+            parent_of[span_id] = parent
+    spans = sorted(by_id.values(), key=lambda s: _number(s.get("start_ms")))
     children: dict[str, list[dict[str, Any]]] = {}
-    roots = []
-    for span in sorted(spans, key=lambda s: _number(s.get("start_ms"))):
-        parent = span.get("parent_span_id")
-        if parent and str(parent) in ids:
-            children.setdefault(str(parent), []).append(span)
-        else:
-            roots.append(span)
+    for span in spans:
+        parent = parent_of.get(str(span["span_id"]))
+        if parent is not None:
+            children.setdefault(parent, []).append(span)
+    roots = [span for span in spans if str(span["span_id"]) not in parent_of]
     total = max((_number(s.get("start_ms")) + _number(s.get("duration_ms")) for s in spans), default=0.0)
     orphans = [r for r in roots if r.get("parent_span_id")]
     caption = escape(str(tree.get("title") or "Trace"))
@@ -99,7 +107,7 @@ def render_trace(tree: object) -> Markup | None:
     )
     return Markup(
         f'<figure class="trace"><figcaption>{caption} <code>{escape(trace_id[:16])}</code> · '
-        f"{_duration(total)}</figcaption>"
+        f"{duration_text(total)}</figcaption>"
         f'<ul class="trace-tree">{"".join(_span_html(r, children, total, trace_id) for r in roots)}</ul>{note}</figure>'
     )
 

@@ -42,6 +42,7 @@ class LlmSettings:
     include_usage: bool  # some servers reject stream_options.include_usage
     timeout: float
     max_retries: int
+    max_output_tokens: int
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,11 @@ class _SettingsSchema(Schema):
     )
     llm_max_retries = fields.Integer(
         load_default=2, validate=validate.Range(min=0, max=10, error="must be from 0 to 10"), data_key="LLM_MAX_RETRIES"
+    )
+    llm_max_output_tokens = fields.Integer(
+        load_default=1024,
+        validate=validate.Range(min=16, max=100_000, error="must be from 16 to 100000"),
+        data_key="LLM_MAX_OUTPUT_TOKENS",
     )
     llm_prices = fields.String(load_default=None, data_key="LLM_PRICES")
     lab_max_message_chars = fields.Integer(
@@ -251,6 +257,7 @@ def load_settings(
             include_usage=data["llm_include_usage"],
             timeout=data["llm_timeout"],
             max_retries=data["llm_max_retries"],
+            max_output_tokens=data["llm_max_output_tokens"],
         )
         if data["llm_base_url"]
         else None,

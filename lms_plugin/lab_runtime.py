@@ -3,10 +3,11 @@ OpenAI-compatible model that falls back to the tutor whenever the provider fails
 is a GenAI span."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask, current_app
 
-from labs.chat import ChatModel, ChatRecord
+from labs.chat import ChatModel
 from labs.fallback import FallbackChat
 from labs.openai_chat import OpenAIChat, OpenAISettings
 from labs.pricing import PriceTable
@@ -16,19 +17,15 @@ from labs.tutor import ScenarioTutor
 from lms_plugin.config import Settings
 from lms_plugin.telemetry import Telemetry
 
+OFFLINE_REPLY_DEADLINE = timedelta(minutes=1)
+
 
 @dataclass(frozen=True)
 class LabRuntime:
     model: ChatModel
-    prices: PriceTable
     limits: Limits
     telemetry: Telemetry
-
-    def cost_of(self, record: ChatRecord) -> float | None:
-        if record.input_tokens is None or record.output_tokens is None:
-            return None
-        cost = self.prices.cost(record.provider, record.response_model, record.input_tokens, record.output_tokens)
-        return None if cost is None else float(cost)
+    reply_deadline: timedelta  # longer than the slowest reply the model settings allow
 
 
 def build(settings: Settings, telemetry: Telemetry) -> LabRuntime:
@@ -37,6 +34,7 @@ def build(settings: Settings, telemetry: Telemetry) -> LabRuntime:
     tutor = ScenarioTutor()
     offline = TracedModel(tutor, genai)
     model: ChatModel = offline
+    reply_deadline = OFFLINE_REPLY_DEADLINE
     if settings.llm is not None:
         llm = settings.llm
         primary = OpenAIChat(
@@ -48,17 +46,20 @@ def build(settings: Settings, telemetry: Telemetry) -> LabRuntime:
                 include_usage=llm.include_usage,
                 timeout_s=llm.timeout,
                 max_retries=llm.max_retries,
+                max_output_tokens=llm.max_output_tokens,
             ),
             genai,
             tutor.judge,
         )
         model = FallbackChat(primary, offline)
+        # The reply and the judge, each tried 1 + max_retries times, each attempt up to the timeout.
+        reply_deadline = timedelta(seconds=2 * (llm.max_retries + 1) * llm.timeout) + OFFLINE_REPLY_DEADLINE
     limits = Limits(
         max_message_chars=settings.labs.max_message_chars,
         exchanges_per_hour=settings.labs.exchanges_per_hour,
         tokens_per_lab=settings.labs.tokens_per_lab,
     )
-    return LabRuntime(model, prices, limits, telemetry)
+    return LabRuntime(model, limits, telemetry, reply_deadline)
 
 
 def init_app(app: Flask, settings: Settings, telemetry: Telemetry) -> None:

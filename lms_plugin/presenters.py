@@ -8,6 +8,7 @@ from typing import Any
 from assessments.attempt import Attempt
 from assessments.review import Review
 from content import Assessment
+from lms_plugin.chat_rendering import duration_text
 from lms_plugin.models import LabExchangeRow
 
 
@@ -92,17 +93,16 @@ def review_questions(attempt: Attempt, test: Assessment, review: Review) -> list
 TRACE_NAME_NOTES = (
     "The lessons call the provider attribute gen_ai.system; the current GenAI conventions renamed it "
     "gen_ai.provider.name, which is what these spans carry.",
-    "Lesson 3 marks the first token with a span event named first_token_received; the conventions name the event "
-    "gen_ai.first_chunk and also record gen_ai.response.time_to_first_chunk (seconds) on the span.",
+    "Lesson 3 marks the first token with a span event named first_token_received; the conventions define no such "
+    "event, so ours is tracebook.gen_ai.first_chunk, and the span also carries the conventions' "
+    "gen_ai.response.time_to_first_chunk (seconds).",
     "Lesson 3's example puts cost in gen_ai.usage.cost_usd; the conventions define no cost attribute, so ours is "
     "tracebook.gen_ai.cost (USD), in our own namespace.",
 )
 
 
 def _ms(value: float | None) -> str | None:
-    if value is None:
-        return None
-    return f"{value / 1000:,.2f} s" if value >= 1000 else f"{value:,.0f} ms"
+    return None if value is None else duration_text(value)
 
 
 def lab_trace_summary(row: LabExchangeRow, tree: dict[str, Any] | None) -> dict[str, str | None]:

@@ -3,6 +3,7 @@ gets its reply streamed as server-sent events (``delta`` pieces, then ``done``);
 posts, the whole reply is made, and the page comes back with it. The session is the token, never a cookie."""
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from content import Lab
 from content.markdown import render_markdown
 from content.model import CompletionRule
-from labs.errors import LabError, RateLimitError, TokenBudgetError
+from labs.errors import LabError, RateLimitError, ReplyPendingError, TokenBudgetError
 from lms_plugin import wiring
 from lms_plugin.blueprints.student import neighbours, student, student_url
 from lms_plugin.chat_rendering import render_reply, render_trace
@@ -23,7 +24,10 @@ from lms_plugin.grades.sync import GradeSync, GradeTarget
 from lms_plugin.lab_runtime import runtime
 from lms_plugin.models import LabExchangeRow
 from lms_plugin.presenters import TRACE_NAME_NOTES, lab_trace_summary
-from lms_plugin.services.labs import ExchangeRun, Finished, LabService, LabState, ReplyPendingError, Started
+from lms_plugin.services.labs import ExchangeRun, Finished, LabService, LabState, Started
+
+log = logging.getLogger(__name__)
+FAILED = "The reply could not be completed. Your message is kept in the transcript: send it again."
 
 blueprint = Blueprint("labs", __name__, url_prefix="/s/labs")
 api = Blueprint("labs_api", __name__, url_prefix="/api/labs")
@@ -87,7 +91,10 @@ def page(lab_id: str, error: str | None = None, draft: str = "") -> str:
 
 def _begin(lab: Lab, text: str) -> tuple[Started, GradeTarget]:
     with student() as r:
-        started = LabService(r.session, wiring.module(), wiring.clock()).begin(r.record, lab, text, runtime().limits)
+        lab_runtime = runtime()
+        started = LabService(r.session, wiring.module(), wiring.clock()).begin(
+            r.record, lab, text, lab_runtime.limits, lab_runtime.reply_deadline
+        )
         return started, GradeTarget.of(r.tool)
 
 
@@ -106,7 +113,6 @@ def _run(target: GradeTarget) -> ExchangeRun:
         lab_runtime.telemetry.tracer("tracebook.labs"),
         lab_runtime.telemetry.collector,
         grades,
-        lab_runtime.cost_of,
     )
 
 
@@ -163,10 +169,16 @@ def stream(lab_id: str) -> Response | tuple[Response, int]:
             yield _event("started", {"number": len(started.request.session.exchanges) + 1})
             for item in replies:
                 yield _event("done", _done(item)) if isinstance(item, Finished) else _event("delta", {"text": item})
+        except Exception:
+            log.exception("lab exchange %s failed", started.exchange_id)
+            yield _event("error", {"message": FAILED})
         finally:
-            # The browser went away mid-reply: finish and store the reply anyway; it is there when they return.
-            for _ in replies:
-                pass
+            try:
+                # The browser went away mid-reply: finish and store the reply anyway; it is there when they return.
+                for _ in replies:
+                    pass
+            except Exception:
+                log.exception("lab exchange %s failed after its reader left", started.exchange_id)
 
     response = Response(events(), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"

@@ -14,16 +14,17 @@ from datetime import timedelta
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import Tracer
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, StatusCode, Tracer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from content import Lab, Module
 from labs.chat import ChatModel, ChatRecord, ChatRequest
-from labs.errors import LabError
+from labs.errors import ReplyPendingError
 from labs.session import Exchange, LabSession, Limits, check_message, progress, record_exchange
-from labs.tracing import SpanCollector, span_tree
+from labs.tracing import COST, SpanCollector, span_tree
 from lms_plugin.clock import Clock
 from lms_plugin.db import Database
 from lms_plugin.grades.sync import GradeSync
@@ -31,13 +32,9 @@ from lms_plugin.models import LabAttemptRow, LabExchangeRow, LabTraceRow
 from lms_plugin.services.records import RecordKey
 
 PENDING, DONE, INTERRUPTED = "pending", "done", "interrupted"
-# A reply still pending after this long was cut off (a crashed or restarted worker): the learner may send again.
-PENDING_TIMEOUT = timedelta(minutes=3)
-
-
-class ReplyPendingError(LabError):
-    def __init__(self) -> None:
-        super().__init__("The assistant is still answering your previous message. Wait for its reply, then send.")
+OPERATION, PROVIDER = "gen_ai.operation.name", "gen_ai.provider.name"
+INPUT_TOKENS, OUTPUT_TOKENS = "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"
+TTFT = "gen_ai.response.time_to_first_chunk"
 
 
 @dataclass(frozen=True)
@@ -113,20 +110,23 @@ class LabService:
         return lab
 
     def _attempt(self, record: RecordKey, lab: Lab) -> LabAttemptRow:
-        attempt = self.session.scalar(
-            select(LabAttemptRow).where(LabAttemptRow.record_id == record.id, LabAttemptRow.lab_id == lab.id)
+        query = select(LabAttemptRow).where(LabAttemptRow.record_id == record.id, LabAttemptRow.lab_id == lab.id)
+        attempt = self.session.scalar(query)
+        if attempt is not None:
+            return attempt
+        attempt = LabAttemptRow(
+            id=str(uuid.uuid4()),
+            learner_id=record.learner_id,
+            record_id=record.id,
+            lab_id=lab.id,
+            started_at=self.clock.now(),
+            completed_at=None,
         )
-        if attempt is None:
-            attempt = LabAttemptRow(
-                id=str(uuid.uuid4()),
-                learner_id=record.learner_id,
-                record_id=record.id,
-                lab_id=lab.id,
-                started_at=self.clock.now(),
-                completed_at=None,
-            )
-            self.session.add(attempt)
-            self.session.flush()
+        try:
+            with self.session.begin_nested():  # two first visits at once: the other one's row wins
+                self.session.add(attempt)
+        except IntegrityError:
+            return self.session.scalars(query).one()
         return attempt
 
     def _rows(self, attempt_id: str) -> list[LabExchangeRow]:
@@ -156,14 +156,15 @@ class LabService:
             .where(LabExchangeRow.attempt_id == attempt.id, LabExchangeRow.number == number)
         )
 
-    def begin(self, record: RecordKey, lab: Lab, text: str, limits: Limits) -> Started:
-        """Store the learner's message, or refuse it (with nothing stored) when a limit says no."""
+    def begin(self, record: RecordKey, lab: Lab, text: str, limits: Limits, reply_deadline: timedelta) -> Started:
+        """Store the learner's message, or refuse it (with nothing stored) when a limit says no. A reply still
+        pending after ``reply_deadline`` was cut off (a crashed or restarted worker): the learner may send again."""
         now = self.clock.now()
         attempt = self._attempt(record, lab)
         rows = self._rows(attempt.id)
         for row in rows:
             if row.status == PENDING:
-                if now - row.sent_at < PENDING_TIMEOUT:
+                if now - row.sent_at < reply_deadline:
                     raise ReplyPendingError()
                 row.status = INTERRUPTED
         lab_session = _session_of(attempt, rows)
@@ -192,7 +193,7 @@ class LabService:
         started: Started,
         reply: str,
         record: ChatRecord,
-        timing: "Timing",
+        figures: "Figures",
         tree: dict[str, Any] | None,
         grades: GradeSync,
     ) -> Finished:
@@ -202,6 +203,8 @@ class LabService:
             raise LookupError(f"lab exchange {started.exchange_id} is gone")
         attempt = self.session.get(LabAttemptRow, row.attempt_id)
         assert attempt is not None
+        # The session as stored now, not as it was when the message was sent: completion is judged on the facts.
+        before = _session_of(attempt, [r for r in self._rows(attempt.id) if r.id != row.id])
         verdict = record.verdict
         row.status = DONE
         row.assistant_reply = reply
@@ -214,11 +217,11 @@ class LabService:
         row.response_model = record.response_model
         row.response_id = record.response_id
         row.finish_reason = record.finish_reason
-        row.input_tokens = record.input_tokens
-        row.output_tokens = record.output_tokens
-        row.cost = timing.cost
-        row.latency_ms = timing.latency_ms
-        row.first_chunk_ms = timing.first_chunk_ms
+        row.input_tokens = figures.input_tokens
+        row.output_tokens = figures.output_tokens
+        row.cost = figures.cost
+        row.latency_ms = figures.latency_ms
+        row.first_chunk_ms = figures.first_chunk_ms
         row.fallback_reason = record.fallback_reason
         if tree is not None:
             self.session.add(
@@ -226,7 +229,6 @@ class LabService:
                             created_at=now)
             )  # fmt: skip
         lab = started.request.lab
-        before = started.request.session
         exchange = _exchange(row, len(before.exchanges) + 1)
         _, completed_now = record_exchange(before, lab, exchange)
         if not before.exchanges:
@@ -241,12 +243,39 @@ class LabService:
         state = LabState(lab, attempt.id, tuple(rows), {}, _session_of(attempt, rows))
         return Finished(row, tree, state, completed_now)
 
+    def interrupt(self, started: Started) -> None:
+        """The reply failed: the message stays in the transcript, marked for sending again."""
+        row = self.session.get(LabExchangeRow, started.exchange_id)
+        if row is not None and row.status == PENDING:
+            row.status = INTERRUPTED
+
 
 @dataclass(frozen=True)
-class Timing:
-    latency_ms: float  # the whole model call, first byte sent to last byte received
-    first_chunk_ms: float | None
-    cost: float | None
+class Figures:
+    """What one exchange's model calls cost and took, summed from their spans: the reply and the judge (and, after
+    a fallback, the failed call and the tutor) — the same numbers the student sees in "Your trace"."""
+
+    input_tokens: int | None
+    output_tokens: int | None
+    cost: float | None  # None when a call that used tokens has no price
+    first_chunk_ms: float | None  # of the call whose reply the student got
+    latency_ms: float  # the whole exchange, message in to reply stored
+
+    @classmethod
+    def of(cls, tree: dict[str, Any] | None, record: ChatRecord, latency_ms: float) -> "Figures":
+        calls = [s["attributes"] for s in (tree or {}).get("spans", []) if s["attributes"].get(OPERATION) == "chat"]
+        if not calls:
+            return cls(record.input_tokens, record.output_tokens, None, None, latency_ms)
+
+        def total(key: str) -> int | None:
+            counts = [c[key] for c in calls if key in c]
+            return sum(counts) if counts else None
+
+        used = [c for c in calls if INPUT_TOKENS in c or OUTPUT_TOKENS in c]
+        cost = sum(c[COST] for c in used) if all(COST in c for c in used) else None
+        answered = [c for c in calls if c.get(PROVIDER) == record.provider and c.get(TTFT) is not None]
+        first_chunk = answered[-1][TTFT] * 1000 if answered else None
+        return cls(total(INPUT_TOKENS), total(OUTPUT_TOKENS), cost, first_chunk, latency_ms)
 
 
 @dataclass(frozen=True)
@@ -261,48 +290,52 @@ class ExchangeRun:
     tracer: Tracer
     collector: SpanCollector
     grades: Callable[[Session], GradeSync]
-    cost_of: Callable[[ChatRecord], float | None]
 
     def __call__(self, started: Started) -> Iterator[str | Finished]:
         request = started.request
         pieces: list[str] = []
         record: ChatRecord | None = None
-        first_chunk_ms: float | None = None
+        # Its own trace, linked to the request that carried it: the student's tree starts at the exchange.
+        request_span = trace.get_current_span().get_span_context()
         span = self.tracer.start_span(
             f"lab exchange {request.lab.id}",
+            context=Context(),
+            links=[Link(request_span)] if request_span.is_valid else None,
             attributes={
                 "gen_ai.conversation.id": request.conversation_id,
                 "tracebook.lab.id": request.lab.id,
                 "tracebook.lab.exchange": len(request.session.exchanges) + 1,
             },
         )
-        # The span is current only while the model works, never while this generator waits for its reader,
-        # so the reader's own spans (and a reader in another context) are not mistaken for its children.
-        stream = self.model.stream(request)
         began = time.perf_counter()
-        while True:
-            with trace.use_span(span, end_on_exit=False, record_exception=False):
-                item = next(stream, None)
-            if item is None:
-                break
-            if isinstance(item, ChatRecord):
-                record = item
-                continue
-            if first_chunk_ms is None:
-                first_chunk_ms = (time.perf_counter() - began) * 1000
-            pieces.append(item)
-            yield item
-        latency_ms = (time.perf_counter() - began) * 1000
+        try:
+            stream = self.model.stream(request)
+            while True:
+                # Current only while the model works, never while this generator waits for its reader.
+                with trace.use_span(span, end_on_exit=False, record_exception=False):
+                    item = next(stream, None)
+                if item is None:
+                    break
+                if isinstance(item, ChatRecord):
+                    record = item
+                    continue
+                pieces.append(item)
+                yield item
+            if record is None:
+                raise RuntimeError(f"{type(self.model).__name__} ended its stream without a record")
+        except Exception as error:
+            span.record_exception(error)
+            span.set_status(StatusCode.ERROR, str(error))
+            span.end()
+            with self.database.transaction() as session:
+                LabService(session, self.module, self.clock).interrupt(started)
+            raise
         span.end()
-        trace_id = span.get_span_context().trace_id
-        if record is None:
-            raise RuntimeError(f"{type(self.model).__name__} ended its stream without a record")
-        spans = self.collector.take(trace_id)
-        tree = span_tree(spans) if spans else None
-        timing = Timing(latency_ms, first_chunk_ms, self.cost_of(record))
+        tree = span_tree(spans) if (spans := self.collector.take(span.get_span_context().trace_id)) else None
+        figures = Figures.of(tree, record, (time.perf_counter() - began) * 1000)
         # What the exchange queues (its gradebook message) carries this exchange's trace context.
         with trace.use_span(span, end_on_exit=False), self.database.transaction() as session:
             service = LabService(session, self.module, self.clock)
-            finished = service.finish(started, "".join(pieces), record, timing, tree, self.grades(session))
+            finished = service.finish(started, "".join(pieces), record, figures, tree, self.grades(session))
             session.expunge(finished.exchange)
         yield finished

@@ -134,9 +134,20 @@
           bubble.classList.remove("message-streaming");
           bubble.removeAttribute("aria-busy");
           finish(bubble, data);
+          bubble = null;
+        } else if (name === "error") {
+          throw new Error(data.message);
         }
+      }).then(function () {
+        if (bubble) { throw new Error("The connection was cut before the reply ended. Reload the page to see it."); }
       });
     }).catch(function (error) {
+      if (bubble) {
+        bubble.className = "message message-system";
+        bubble.removeAttribute("aria-busy");
+        bubble.textContent = "No reply was recorded for this message.";
+        bubble = null;
+      }
       errorBox.textContent = error.message;
       if (!field.value) { field.value = text; }
     }).then(function () {

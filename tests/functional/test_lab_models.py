@@ -164,7 +164,7 @@ def test_a_streamed_reply_is_one_span_with_every_genai_attribute(harness: Harnes
     }
     assert isinstance(ttft, float)
     assert ttft >= 0.03
-    assert [e.name for e in span.events] == ["gen_ai.first_chunk"]
+    assert [e.name for e in span.events] == ["tracebook.gen_ai.first_chunk"]
     # gpt-4o: $2.50 per 1M input tokens, $10.00 per 1M output tokens.
     assert cost == float((1200 * Decimal("2.50") + 300 * Decimal("10.00")) / 1_000_000) == 0.006
     assert span.status.status_code is StatusCode.UNSET
@@ -347,7 +347,7 @@ def test_a_stream_broken_midway_keeps_what_was_said_and_the_tutor_continues(
     failed, _ = harness.spans()
     assert failed.status.status_code is StatusCode.ERROR
     assert (failed.attributes or {})["error.type"] == error_type
-    assert [e.name for e in failed.events] == ["gen_ai.first_chunk", "exception"]
+    assert [e.name for e in failed.events] == ["tracebook.gen_ai.first_chunk", "exception"]
 
 
 def test_a_server_that_rejects_stream_options_falls_back_until_the_switch_is_off(

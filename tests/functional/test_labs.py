@@ -4,6 +4,7 @@ gradebook once when complete."""
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -220,3 +221,41 @@ def test_instructors_see_each_students_lab_use_and_the_total(
     )
     assert '<th scope="row">Total</th><td>0</td><td>2</td>' in labs
     assert "0.0000" in labs  # the offline tutor costs nothing
+
+
+class _BrokenModel:
+    """A model with a bug: it says a little, then raises something no fallback expects."""
+
+    provider, model = "tracebook", "broken"
+
+    def stream(self, request: object) -> Iterator[str]:
+        yield "Let me look at "
+        raise KeyError("choices")
+
+
+def test_a_reply_that_fails_says_so_keeps_the_message_and_lets_the_learner_send_again(
+    client: FlaskClient, app: Flask, token: str, db: Database
+) -> None:
+    lab_runtime = app.extensions["tracebook.labs"]
+    app.extensions["tracebook.labs"] = dataclasses.replace(lab_runtime, model=_BrokenModel())
+    status, stream = send(client, token, "lab-2", "How do I sample errors?")
+    assert status == 200
+    assert isinstance(stream, list)
+    assert [name for name, _ in stream] == ["started", "delta", "error"]
+    assert "Your message is kept in the transcript: send it again." in stream[-1][1]["message"]
+    with db.transaction() as session:
+        row = session.scalars(select(LabExchangeRow)).one()
+        assert (row.status, row.learner_message) == ("interrupted", "How do I sample errors?")
+    page = client.get("/s/lab-2", query_string={"s": token}).get_data(as_text=True)
+    assert "No reply was recorded for this message" in page
+    app.extensions["tracebook.labs"] = lab_runtime
+    assert send(client, token, "lab-2", "How do I sample errors?")[0] == 200  # not locked out
+
+
+def test_the_page_without_script_shows_a_whole_trace_with_no_missing_parent(
+    client: FlaskClient, token: str, db: Database
+) -> None:
+    client.post("/s/labs/lab-2/messages", data={"s": token, "message": "Which library should I pick?"})
+    page = client.get("/s/lab-2", query_string={"s": token}).get_data(as_text=True)
+    assert "lab exchange lab-2" in page
+    assert "parent that is not in this trace" not in page

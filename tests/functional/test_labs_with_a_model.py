@@ -53,13 +53,14 @@ def test_the_models_reply_streams_to_the_student_with_its_figures_and_spans(
     done = stream[-1][1]
     assert "<strong>tail sampling</strong>" in done["html"]
     assert done["summary"]["Model"] == "gpt-4o-mini (openai)"
-    assert done["summary"]["Tokens"] == "1000 in / 200 out"
-    assert done["summary"]["Cost"] == "$0.000270"  # 1000 × $0.15/M + 200 × $0.60/M
+    # The reply (1000 in, 200 out) and the judge's call (the fake server reports 40 in, 12 out for it).
+    assert done["summary"]["Tokens"] == "1040 in / 212 out"
+    assert done["summary"]["Cost"] == "$0.000283"  # 1040 × $0.15/M + 212 × $0.60/M
     assert [r["ticked"] for r in done["rubric"]] == [False, True, False]
     with db.transaction() as session:
         row = session.scalars(select(LabExchangeRow)).one()
-        assert (row.provider, row.input_tokens, row.output_tokens) == ("openai", 1000, 200)
-        assert Decimal(str(row.cost)) == Decimal("0.00027")
+        assert (row.provider, row.input_tokens, row.output_tokens) == ("openai", 1040, 212)
+        assert Decimal(str(row.cost)).quantize(Decimal("0.0000001")) == Decimal("0.0002832")
     spans = _spans(db)
     exchange = next(s for s in spans if s["name"] == "lab exchange lab-2")
     calls = [s for s in spans if s["name"] == "chat gpt-4o-mini"]
@@ -67,7 +68,7 @@ def test_the_models_reply_streams_to_the_student_with_its_figures_and_spans(
     assert all(c["parent_span_id"] == exchange["span_id"] and c["kind"] == "CLIENT" for c in calls)
     reply = next(c for c in calls if c["attributes"]["gen_ai.request.stream"])
     assert reply["attributes"]["gen_ai.conversation.id"] == row.attempt_id
-    assert [e["name"] for e in reply["events"]] == ["gen_ai.first_chunk"]
+    assert [e["name"] for e in reply["events"]] == ["tracebook.gen_ai.first_chunk"]
 
 
 def test_a_provider_failure_falls_back_to_the_tutor_and_loses_nothing(

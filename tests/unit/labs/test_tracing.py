@@ -143,7 +143,7 @@ def test_a_traced_reply_is_one_client_span_with_the_genai_attributes(exporter: I
     assert isinstance(ttft, float)
     assert ttft >= 0.02
     (event,) = span.events
-    assert event.name == "gen_ai.first_chunk"
+    assert event.name == "tracebook.gen_ai.first_chunk"
     assert span.start_time is not None
     assert event.timestamp - span.start_time == pytest.approx(ttft * 1e9, abs=1_000)
     assert span.status.status_code is StatusCode.UNSET
@@ -154,7 +154,7 @@ def test_message_content_is_captured_only_when_asked_for(exporter: InMemorySpanE
     list(TracedModel(FakeTutor(), _telemetry(exporter)).stream(request))
     plain = _only_span(exporter)
     assert not {"gen_ai.input.messages", "gen_ai.output.messages"} & set(plain.attributes or {})
-    assert [e.name for e in plain.events] == ["gen_ai.first_chunk"]
+    assert [e.name for e in plain.events] == ["tracebook.gen_ai.first_chunk"]
 
     exporter.clear()
     list(TracedModel(FakeTutor(), _telemetry(exporter, ContentCapture.SPAN_ONLY)).stream(request))
@@ -184,7 +184,7 @@ def test_a_failed_call_ends_its_span_with_error_status_and_type(exporter: InMemo
     assert span.status.status_code is StatusCode.ERROR
     assert span.status.description == "HTTP 500: The server had an error"
     assert (span.attributes or {})["error.type"] == "500"
-    assert [e.name for e in span.events] == ["gen_ai.first_chunk", "exception"]
+    assert [e.name for e in span.events] == ["tracebook.gen_ai.first_chunk", "exception"]
 
     exporter.clear()
     with pytest.raises(KeyError):
@@ -254,7 +254,7 @@ def test_the_span_tree_is_the_chat_trace_json() -> None:
         attributes={"gen_ai.response.finish_reasons": ["stop"], "gen_ai.usage.input_tokens": 12},
         start_time=t0 + 5 * ms,
     )
-    child.add_event("gen_ai.first_chunk", timestamp=t0 + 955 * ms)
+    child.add_event("tracebook.gen_ai.first_chunk", timestamp=t0 + 955 * ms)
     child.set_status(StatusCode.ERROR, "HTTP 500")
     child.end(end_time=t0 + 1_205 * ms)
     root.end(end_time=t0 + 1_250 * ms)
@@ -290,7 +290,7 @@ def test_the_span_tree_is_the_chat_trace_json() -> None:
                 "status": "ERROR",
                 "status_message": "HTTP 500",
                 "attributes": {"gen_ai.response.finish_reasons": ["stop"], "gen_ai.usage.input_tokens": 12},
-                "events": [{"name": "gen_ai.first_chunk", "at_ms": 955.0}],
+                "events": [{"name": "tracebook.gen_ai.first_chunk", "at_ms": 955.0}],
             },
             {
                 "span_id": format(stranger.get_span_context().span_id, "016x"),

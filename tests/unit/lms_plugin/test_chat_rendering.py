@@ -69,3 +69,20 @@ def test_a_fence_that_is_not_a_trace_stays_code_and_a_bad_tree_is_none() -> None
     assert '<pre><code class="language-trace">not json &lt;script&gt;' in html
     assert render_trace({"spans": []}) is None
     assert render_trace("nope") is None
+
+
+def test_spans_that_name_each_other_as_parents_are_drawn_once_without_recursing() -> None:
+    cycle = {
+        "trace_id": "ab",
+        "spans": [
+            {"span_id": "a", "parent_span_id": "b", "name": "first", "duration_ms": 5},
+            {"span_id": "b", "parent_span_id": "a", "name": "second", "duration_ms": 5},
+            {"span_id": "b", "parent_span_id": "b", "name": "second again", "duration_ms": 5},
+            {"span_id": "c", "parent_span_id": "c", "name": "own parent", "duration_ms": 5},
+        ],
+    }
+    html = str(render_trace(cycle))
+    assert html.count('<li class="span">') == 3
+    assert html.count("second again") == 1
+    assert "first" in html
+    assert "own parent" in html
