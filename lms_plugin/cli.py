@@ -1,5 +1,6 @@
 """The ``tracebook`` admin command (click, through the Flask CLI)."""
 
+import gc
 import signal
 import sys
 import threading
@@ -196,13 +197,18 @@ def _run(app: Flask, host: str, port: int, workers: int, *, outbox: bool = False
         app.run(host=host, port=port, debug=True, use_reloader=False)
         return
     db.dispose()  # each worker opens its own connections after the fork
+    # What is loaded now (the app, the module, the libraries) lives as long as the process: frozen out of the
+    # garbage collector's reach, a full collection no longer walks it and stalls every thread of a worker.
+    gc.collect()
+    gc.freeze()
     _Gunicorn(
         app,
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            # Threads keep a worker responsive while it waits on the network (a platform's key set, an LRS).
-            "threads": 4,
+            # Threads keep a worker responsive while it waits on the network (a platform's key set, a model): a
+            # streamed lab reply holds its thread for the whole model call.
+            "threads": settings.web_threads,
             "accesslog": "-",
             "errorlog": "-",
             "loglevel": settings.log_level.lower(),

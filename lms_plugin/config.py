@@ -7,7 +7,7 @@ admin fixes a deployment in one pass. The README's settings table lists the same
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,10 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 PREFIX = "TRACEBOOK_"
 ENVIRONMENTS = ("demo", "development", "test", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+XAPI_VERSIONS = ("1.0.3", "2.0.0")
 MIN_SECRET_KEY_LENGTH = 32
 _SECRET_KEY_FILE = "secret_key"
+SECRETS = ("SECRET_KEY", "LLM_API_KEY", "LRS_PASSWORD")  # never echoed in an error message
 # OpenTelemetry's own variables, read as the OTel SDKs read them (no TRACEBOOK_ prefix).
 OTEL_KEYS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
 
@@ -54,6 +56,20 @@ class LabSettings:
 
 
 @dataclass(frozen=True)
+class XapiSettings:
+    """Learning records (xAPI) and the Learning Record Store they go to; each platform may name its own LRS."""
+
+    lrs_endpoint: str | None  # None: statements wait in the outbox until an LRS is configured
+    lrs_username: str | None
+    lrs_password: str | None = field(repr=False)
+    version: str  # the X-Experience-API-Version header: 1.0.3, or 2.0.0 for an LRS of that version
+    lrs_timeout: float
+    activity_base: str  # the IRI prefix of every activity id and extension key
+    actor_email: bool  # identify learners by e-mail (mbox) as well as by their LMS account
+    lab_text: bool  # lab messages and replies in the statements; otherwise only their SHA-256
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     data_dir: Path
@@ -62,6 +78,7 @@ class Settings:
     host: str
     port: int
     web_workers: int
+    web_threads: int
     log_level: str
     base_url: str
     lti_leeway: int
@@ -72,6 +89,7 @@ class Settings:
     labs: LabSettings
     otlp_endpoint: str | None
     genai_capture: str
+    xapi: XapiSettings
 
     @property
     def is_production(self) -> bool:
@@ -105,6 +123,9 @@ class _SettingsSchema(Schema):
     )
     web_workers = fields.Integer(
         load_default=2, validate=validate.Range(min=1, max=64, error="must be from 1 to 64"), data_key="WEB_WORKERS"
+    )
+    web_threads = fields.Integer(
+        load_default=16, validate=validate.Range(min=1, max=256, error="must be from 1 to 256"), data_key="WEB_THREADS"
     )
     log_level = fields.String(load_default="INFO", validate=validate.OneOf(LOG_LEVELS), data_key="LOG_LEVEL")
     base_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"}, data_key="BASE_URL")
@@ -154,6 +175,20 @@ class _SettingsSchema(Schema):
         validate=validate.Range(min=1000, max=10_000_000, error="must be from 1000 to 10000000"),
         data_key="LAB_TOKENS_PER_LAB",
     )
+    lrs_endpoint = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"}, data_key="LRS_ENDPOINT")
+    lrs_username = fields.String(load_default=None, validate=validate.Length(min=1), data_key="LRS_USERNAME")
+    lrs_password = fields.String(load_default=None, data_key="LRS_PASSWORD")
+    lrs_timeout = fields.Float(
+        load_default=30.0,
+        validate=validate.Range(min=0.1, max=600, error="must be from 0.1 to 600 seconds"),
+        data_key="LRS_TIMEOUT",
+    )
+    xapi_version = fields.String(load_default="1.0.3", validate=validate.OneOf(XAPI_VERSIONS), data_key="XAPI_VERSION")
+    xapi_activity_base = fields.Url(
+        load_default=None, require_tld=False, schemes={"http", "https"}, data_key="XAPI_ACTIVITY_BASE"
+    )
+    xapi_actor_email = fields.Boolean(load_default=False, data_key="XAPI_ACTOR_EMAIL")
+    xapi_lab_text = fields.Boolean(load_default=False, data_key="XAPI_LAB_TEXT")
     otlp_endpoint = fields.Url(
         load_default=None, require_tld=False, schemes={"http", "https"}, data_key="OTEL_EXPORTER_OTLP_ENDPOINT"
     )
@@ -182,11 +217,18 @@ class _SettingsSchema(Schema):
         if data.get("llm_base_url") and not data.get("llm_model"):
             raise ValidationError({"LLM_MODEL": ["must be set with TRACEBOOK_LLM_BASE_URL (the model to ask)"]})
 
+    @validates_schema
+    def _lrs_rules(self, data: dict[str, Any], **_: Any) -> None:
+        # Basic auth needs both halves; a password alone would be sent nowhere.
+        if bool(data.get("lrs_username")) != bool(data.get("lrs_password")):
+            missing = "LRS_PASSWORD" if data.get("lrs_username") else "LRS_USERNAME"
+            raise ValidationError({missing: ["must be set with the other half of the LRS's basic-auth credentials"]})
+
 
 def _messages(error: ValidationError, raw: Mapping[str, Any]) -> list[str]:
     problems = []
     for key, messages in sorted(error.normalized_messages().items()):
-        got = f" (got {raw[key]!r})" if key in raw and key not in ("SECRET_KEY", "LLM_API_KEY") else ""
+        got = f" (got {raw[key]!r})" if key in raw and key not in SECRETS else ""
         name = key if key in OTEL_KEYS else PREFIX + key
         text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
         if text == "Not a valid integer.":
@@ -243,6 +285,7 @@ def load_settings(
         host=data["host"],
         port=data["port"],
         web_workers=data["web_workers"],
+        web_threads=data["web_threads"],
         log_level=data["log_level"],
         base_url=base_url,
         lti_leeway=data["lti_leeway"],
@@ -269,4 +312,14 @@ def load_settings(
         ),
         otlp_endpoint=data["otlp_endpoint"],
         genai_capture=data["genai_capture"],
+        xapi=XapiSettings(
+            lrs_endpoint=data["lrs_endpoint"].rstrip("/") if data["lrs_endpoint"] else None,
+            lrs_username=data["lrs_username"],
+            lrs_password=data["lrs_password"],
+            version=data["xapi_version"],
+            lrs_timeout=data["lrs_timeout"],
+            activity_base=(data["xapi_activity_base"] or f"{base_url}/xapi").rstrip("/"),
+            actor_email=data["xapi_actor_email"],
+            lab_text=data["xapi_lab_text"],
+        ),
     )
