@@ -232,6 +232,8 @@ class Concept:
     id: str
     phrases: tuple[str, ...]
     answer: str  # Markdown
+    # The design-lab topic it belongs to: asked for advice about the open topic, the tutor gives its model answer.
+    topic: str | None = None
 
 
 @dataclass(frozen=True)

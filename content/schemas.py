@@ -368,10 +368,11 @@ class ConceptSchema(StrictSchema):
     id = Id()
     phrases = Phrases()
     answer = Text()
+    topic = fields.String(load_default=None)
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Concept:
-        return Concept(id=data["id"], phrases=tuple(data["phrases"]), answer=data["answer"])
+        return Concept(id=data["id"], phrases=tuple(data["phrases"]), answer=data["answer"], topic=data["topic"])
 
 
 class LabSchema(StrictSchema):
@@ -446,6 +447,10 @@ class LabSchema(StrictSchema):
                 f"(found {', '.join(walked) or 'none'})",
                 "walk",
             )
+        concepts: list[Concept] = data["concepts"]
+        for index, concept in enumerate(concepts):
+            if concept.topic is not None and concept.topic not in topic_ids:
+                raise ValidationError(f"'{concept.topic}' is not a topic of this lab", f"concepts[{index}].topic")
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Lab:

@@ -97,8 +97,9 @@ def judge_messages(request: ChatRequest, reply: str) -> tuple[Message, ...]:
     rubric = "\n".join(f"- {item.id}: {item.text}" for item in lab.rubric) or "(none)"
     scenarios = "\n".join(f"- {scenario.id}: {scenario.title}" for scenario in lab.scenarios)
     scenario_rule = (
-        f"scenario_id: the trace scenario the message diagnoses — it names the faulty span or attribute and "
-        f"reasons from the trace on screen — one of:\n{scenarios}\nnull when it diagnoses none."
+        f"scenario_id: the trace scenario the message diagnoses rightly — it names the faulty span or attribute "
+        f"and says why, from the trace on screen — one of:\n{scenarios}\nnull when it diagnoses none, or only "
+        "partly (a span named without the reason, a guess)."
         if scenarios
         else "scenario_id: always null in this lab."
     )
@@ -113,7 +114,8 @@ rubric_hits: the ids of the criteria the student's message itself demonstrates, 
 reasoning. What the assistant said does not count; naming a topic is not demonstrating it.
 {scenario_rule}
 substantive: false for a keyword list, the rubric or the assistant's words pasted back, a repeat of an earlier \
-message, an empty or off-topic message; then rubric_hits is [] and scenario_id is null. True otherwise, even \
+message, an empty or off-topic message, a bare command ("next", "show me a trace") or a question that puts \
+forward no answer of the student's own; then rubric_hits is [] and scenario_id is null. True otherwise, even \
 when the answer is wrong."""
     earlier = [exchange.learner_message for exchange in request.session.exchanges][-JUDGE_HISTORY:]
     on_screen = request.session.exchanges[-1].assistant_reply if request.session.exchanges else lab.opening_message

@@ -23,14 +23,18 @@ from enum import Enum
 from content.model import CompletionRule, Concept, Correction, Criterion, Scenario, WalkStep
 from labs.chat import ChatRecord, ChatRequest, Verdict
 from labs.phrases import (
+    GAP,
     KEYWORD_SEGMENT_WORDS,
     MIN_WORDS,
     PASTED_SHARE,
     Match,
     Message,
     coverage,
+    covered,
     find,
+    find_all,
     find_any,
+    has_clause,
     has_sentence,
     is_repeat,
     segments,
@@ -70,7 +74,32 @@ _INTENTS: tuple[tuple[Intent, tuple[str, ...]], ...] = (
 )  # fmt: skip
 _INTENT_MAX_WORDS = 12
 _AFFIRMATIVE = frozenset(words("yes yep yeah sure ok okay ready go start please"))
-_QUESTION_OPENERS = frozenset(words("what whats how why explain define which describe meaning tell difference"))
+# What may surround a request and still leave the message a request: "can you show me another one, please".
+_COMMAND_WORDS = frozenset(
+    words(
+        "please ok okay yes sure thanks thank you can could would will i me we us let let's lets a an the one now "
+        "then just to like want go another next new different trace topic question with problem and it this that on "
+        "some more help diagnose understand give show move skip start first so hi hello again"
+    )
+)
+_QUESTION_OPENERS = frozenset(
+    words(
+        "what whats how why explain define which describe meaning tell difference walk compare help can could should "
+        "is are does do"
+    )
+)
+# A question asking for the tutor's own recommendation rather than what a term means.
+_ADVICE = (
+    "what would you", "what should", "how would you", "how should", "what do you recommend", "what do you suggest",
+    "would you recommend", "would you suggest", "your recommendation", "your advice", "what is the best",
+    "what's the best", "whats the best", "best practice", "best way", "what would a good", "how do i", "how do we",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Command:
+    intent: Intent
+    essential: bool  # the message is the request and nothing more ("next", "show me another trace, please")
 
 
 @dataclass(frozen=True)
@@ -130,11 +159,13 @@ def respond(request: ChatRequest) -> Reply:
 class Hit:
     criterion: Criterion
     match: Match
+    said: str  # the learner's own words for it
 
 
-def _hits(message: Sequence[str], criteria: Iterable[Criterion]) -> list[Hit]:
-    found = ((c, find_any(message, c.phrases)) for c in criteria)
-    return [Hit(c, m) for c, m in found if m is not None]
+def _hits(read: Message, criteria: Iterable[Criterion], blocked: frozenset[int] = frozenset()) -> list[Hit]:
+    """The criteria the message meets, not counting words that ``blocked`` sets aside (a weak choice's own)."""
+    found = ((c, find_any(read.words, c.phrases, blocked)) for c in criteria)
+    return [Hit(c, m, read.quote(m)) for c, m in found if m is not None]
 
 
 def _corrections(message: Sequence[str], corrections: Iterable[Correction]) -> list[tuple[Correction, Match]]:
@@ -142,15 +173,23 @@ def _corrections(message: Sequence[str], corrections: Iterable[Correction]) -> l
     return [(c, m) for c, m in found if m is not None]
 
 
-def _intent(message: Sequence[str]) -> Intent | None:
+def _intent(message: Sequence[str]) -> Command | None:
+    """A request about the lab itself, and whether the message is only that request. A request word inside a
+    longer message ("is the next step redis_get?") is acted on only when nothing else in it can be answered."""
     if not message or len(message) > _INTENT_MAX_WORDS:
         return None
     if len(message) <= 3 and all(w in _AFFIRMATIVE for w in message):
-        return Intent.NEXT
+        return Command(Intent.NEXT, essential=True)
     for intent, phrases in _INTENTS:
-        if find_any(message, phrases) is not None:
-            return intent
+        match = find_any(message, phrases)
+        if match is not None:
+            rest = [w for i, w in enumerate(message) if not match.start <= i < match.end]
+            return Command(intent, essential=all(w in _COMMAND_WORDS for w in rest))
     return None
+
+
+def _is_advice(message: Sequence[str]) -> bool:
+    return find_any(message, _ADVICE) is not None
 
 
 def _is_question(text: str, message: Sequence[str]) -> bool:
@@ -234,7 +273,7 @@ class _Lesson:
         listed = len(parts) >= 3 and all(len(words(p)) <= KEYWORD_SEGMENT_WORDS for p in parts)
         function_share = sum(1 for w in message if has_sentence((w,))) / len(message)
         stuffed = len(matches) >= 3 and coverage(message, matches) >= KEYWORD_COVERAGE and function_share < 0.2
-        if not has_sentence(message) or listed or stuffed:
+        if not has_sentence(message) or not has_clause(self.text) or listed or stuffed:
             terms = ", ".join(f"“{p}”" for p in parts[:4])
             return (
                 f"That reads as a list of keywords ({terms}) rather than an answer. Keywords alone do not show "
@@ -246,7 +285,11 @@ class _Lesson:
         return f"“{self.read.quote(match)}”"
 
     def got(self, hits: Iterable[Hit]) -> str:
-        return _bullets(f"{h.criterion.text} — you said {self.quote(h.match)}." for h in hits)
+        return _bullets(f"{h.criterion.text} — you said “{h.said}”." for h in hits)
+
+    def asked_concept(self) -> Concept | None:
+        """The glossary entry a question asks about; statements are judged, not looked up."""
+        return _concept(self.message, self.lab.concepts) if _is_question(self.text, self.message) else None
 
     def steer(self, back_to: str) -> str:
         return f"{self.lab.steer.strip()}\n\n{back_to}"
@@ -283,20 +326,17 @@ class _ScenarioLab(_Lesson):
 
     def respond(self) -> Reply:
         scenario = self.on_screen
-        intent = _intent(self.message)
+        command = _intent(self.message)
         if scenario is None:
-            return self._nothing_on_screen(intent)
-        if intent is Intent.NEXT:
-            return self._present(self._next(), f"Leaving **{scenario.title}** for later — you can come back to it.")
-        if intent is Intent.REVEAL:
-            return self._present(self._next(), f"Here is what that trace shows.\n\n{scenario.explain.strip()}")
-        if intent is Intent.HINT:
-            return Reply(self._hint(scenario), Verdict(substantive=False, state=self.previous_state))
-        hits = _hits(self.message, scenario.criteria)
-        concept = _concept(self.message, self.lab.concepts) if _is_question(self.text, self.message) else None
+            return self._nothing_on_screen(command)
+        hits = _hits(self.read, scenario.criteria)
+        wrong = _corrections(self.message, scenario.misconceptions)
+        concept = self.asked_concept()
+        if command is not None and (command.essential or not (hits or wrong or concept)):
+            return self._command(command.intent, scenario)
         if concept is not None and not hits:
             back = f"Back to the trace on screen, **{scenario.title}**: {_SCENARIO_QUESTION}"
-            return Reply(f"{concept.answer.strip()}\n\n{back}", Verdict(substantive=True, state=self.previous_state))
+            return Reply(f"{concept.answer.strip()}\n\n{back}", Verdict(substantive=False, state=self.previous_state))
         junk = self.junk(scenario.criteria, _DIAGNOSIS_NEEDS)
         if junk is not None:
             return Reply(f"{junk}\n\nThe trace on screen is **{scenario.title}**.", _junk_verdict(self.previous_state))
@@ -307,11 +347,29 @@ class _ScenarioLab(_Lesson):
                 f"numbers you name are that trace's. This one is **{scenario.title}**: {_SCENARIO_QUESTION}"
             )
             return Reply(text, _junk_verdict(self.previous_state))
-        wrong = _corrections(self.message, scenario.misconceptions)
         if not hits and not wrong and not self.on_topic():
             back = f"The trace on screen is **{scenario.title}**. {_SCENARIO_QUESTION}"
             return Reply(self.steer(back), _junk_verdict(self.previous_state))
         return self._judge(scenario, hits, wrong)
+
+    def _command(self, intent: Intent, scenario: Scenario) -> Reply:
+        if intent is Intent.NEXT:
+            return self._present(self._next(), f"Leaving **{scenario.title}** for later — you can come back to it.")
+        if intent is Intent.REVEAL:
+            return self._present(self._next(), f"Here is what that trace shows.\n\n{scenario.explain.strip()}")
+        return Reply(self._hint(scenario), Verdict(substantive=False, state=self.previous_state))
+
+    def _earlier_hits(self, scenario: Scenario) -> list[Hit]:
+        """What the learner's earlier tries at the trace on screen got right: a diagnosis may be completed over
+        two messages, the second giving what the tutor said was missing."""
+        found: list[Hit] = []
+        for exchange in reversed(self.request.session.exchanges):
+            on_screen, tries = self._parse(exchange.state)
+            if on_screen is not scenario or tries < 1:
+                break
+            if exchange.substantive:
+                found += _hits(Message.read(exchange.learner_message), scenario.criteria)
+        return found
 
     def _about_another(self, scenario: Scenario, hits: Sequence[Hit]) -> Scenario | None:
         """A scenario presented earlier that the message diagnoses better than the one on screen: a learner
@@ -320,19 +378,18 @@ class _ScenarioLab(_Lesson):
         for other in self.order:
             if other is scenario or other.id not in self.presented:
                 continue
-            theirs = len(_hits(self.message, other.criteria))
+            theirs = len(_hits(self.read, other.criteria))
             if theirs >= other.need and theirs > len(hits) and (best is None or theirs > best[1]):
                 best = (other, theirs)
         return best[0] if best else None
 
-    def _nothing_on_screen(self, intent: Intent | None) -> Reply:
-        if intent is not None:
+    def _nothing_on_screen(self, command: Command | None) -> Reply:
+        concept = self.asked_concept()
+        if command is not None and (command.essential or concept is None):
             return self._present(self._next(), "Here is your first trace." if not self.presented else "")
-        if _is_question(self.text, self.message):
-            concept = _concept(self.message, self.lab.concepts)
-            if concept is not None:
-                offer = "When you want to practise it on a real tree, say **show me a trace**."
-                return Reply(f"{concept.answer.strip()}\n\n{offer}", Verdict(substantive=True))
+        if concept is not None:
+            offer = "When you want to practise it on a real tree, say **show me a trace**."
+            return Reply(f"{concept.answer.strip()}\n\n{offer}", Verdict(substantive=False))
         junk = self.junk((), _DIAGNOSIS_NEEDS)
         if junk is not None or not self.on_topic():
             offer = "Say **show me a trace** and I will put one on screen."
@@ -396,15 +453,19 @@ class _ScenarioLab(_Lesson):
         return "From the tree, about the spans you named:\n\n" + _bullets(facts) if facts else ""
 
     def _judge(self, scenario: Scenario, hits: list[Hit], wrong: list[tuple[Correction, Match]]) -> Reply:
+        hits = _first_per_criterion([*hits, *self._earlier_hits(scenario)])
         ticks = frozenset(h.criterion.ticks for h in hits if h.criterion.ticks)
-        discussed = scenario.id if hits else None
-        verdict = Verdict(rubric_hits=ticks, scenario_id=discussed, substantive=True)
+        # Only a right diagnosis discusses the scenario: naming a span, or one partial answer per trace while
+        # skipping through them, must not complete the lab.
+        right = len(hits) >= scenario.need
+        verdict = Verdict(rubric_hits=ticks, scenario_id=scenario.id if right else None, substantive=True)
         got = self.got(hits)
         missing = [c for c in scenario.criteria if c not in {h.criterion for h in hits}]
-        count = len(self.discussed | ({discussed} if discussed else set()))
-        progress = f"Traces diagnosed so far: {count} (the lab asks for {self.lab.completion.count} different ones)."
 
-        if len(hits) >= scenario.need:
+        if right:
+            count = len(self.discussed | {scenario.id})
+            wanted = self.lab.completion.count
+            progress = f"Traces diagnosed so far: {count} (the lab asks for {wanted} different ones)."
             parts = [f"**Right — that is the fault in {scenario.title}.** What you got:\n\n{got}"]
             if missing:
                 parts.append("To make it a complete diagnosis, also say:\n\n" + _bullets(c.text for c in missing))
@@ -424,14 +485,19 @@ class _ScenarioLab(_Lesson):
         tries = self.tries + 1
         if tries >= GIVE_UP_AFTER:
             parts += ["Let's go through it together.", scenario.explain.strip()]
-            if discussed:
-                parts.append(progress)
             lead = "\n\n".join([*parts, "---"]) + "\n\nHere is a different kind of fault."
             return self._present(self._next([scenario.id]), lead, verdict=verdict)
         if not hits:
             parts.append("Look again — a good diagnosis covers:\n\n" + _bullets(c.text for c in scenario.criteria))
         text = "\n\n".join(parts)
-        return Reply(text, Verdict(ticks, discussed, True, f"{scenario.id}:{tries}"))
+        return Reply(text, Verdict(ticks, None, True, f"{scenario.id}:{tries}"))
+
+
+def _first_per_criterion(hits: Iterable[Hit]) -> list[Hit]:
+    first: dict[str, Hit] = {}
+    for hit in hits:
+        first.setdefault(hit.criterion.id, hit)
+    return list(first.values())
 
 
 def _rotated(scenarios: Sequence[Scenario], conversation_id: str) -> list[Scenario]:
@@ -481,17 +547,23 @@ class _WalkLab(_Lesson):
         return f"**{self._title(step)}.** {step.ask.strip()}"
 
     def respond(self) -> Reply:
-        intent = _intent(self.message)
+        command = _intent(self.message)
         step = self.current
-        if intent is not None and step is not None:
-            return self._command(intent, step)
-        if _is_question(self.text, self.message):
-            concept = _concept(self.message, self.lab.concepts)
-            if concept is not None:
-                back = self._ask(step) if step is not None else ""
-                return Reply(
-                    f"{concept.answer.strip()}\n\n{back}".strip(), Verdict(substantive=True, state=self.previous_state)
-                )
+        blocked, pitfalls = self._pitfalls()
+        results = [(s, _hits(self.read, s.criteria, blocked)) for s in self.lab.walk]
+        concept = self.asked_concept()
+        matched = any(hits for _, hits in results) or pitfalls or concept
+        if command is not None and step is not None and (command.essential or not matched):
+            return self._command(command.intent, step)
+        # A question is answered; it counts as one of the lab's exchanges only when it also ticks a topic.
+        question = _is_question(self.text, self.message)
+        counts = not question or any(len(hits) >= s.need for s, hits in results)
+        if not counts:
+            others = [(s, hits) for s, hits in results if s is not step and hits]
+            elsewhere = max(others, key=lambda sh: len(sh[1]))[0] if others else None
+            answer = self._answer(concept, elsewhere) if concept is not None or _is_advice(self.message) else None
+            if answer is not None:
+                return answer
         criteria = [c for s in self.lab.walk for c in s.criteria]
         junk = self.junk(criteria, self._needs())
         back = f"Back to {self._ask(step)}" if step is not None else ""
@@ -501,7 +573,53 @@ class _WalkLab(_Lesson):
             return Reply(f"{junk}\n\n{back}".strip(), _junk_verdict(state))
         if not self.on_topic():
             return Reply(self.steer(back).strip(), _junk_verdict(state))
-        return self._judge()
+        return self._judge(results, pitfalls, counts=counts)
+
+    def _pitfalls(self) -> tuple[frozenset[int], list[tuple[Correction, Match]]]:
+        """The weak choices the message proposes, each set of words corrected once — by the most specific pitfall,
+        the open topic's first — and the words they take up, which then earn no credit ("route everything
+        through Helicone" does not add an LLM tool)."""
+        current = [self.current] if self.current is not None else []
+        steps = current + [s for s in self.lab.walk if s is not self.current]
+        found: list[tuple[Correction, Match, frozenset[int]]] = []
+        for correction in (c for step in steps for c in step.pitfalls):
+            matches = [m for phrase in correction.phrases for m in find_all(self.message, phrase)]
+            if matches:
+                best = max(matches, key=lambda m: (m.end - m.start, -m.start))
+                found.append((correction, best, covered(matches)))
+        taken: set[int] = set()
+        corrections: list[tuple[Correction, Match]] = []
+        # Longest match first, then an exact wording before one with a gap; the sort is stable, so the open topic's
+        # pitfall wins a tie.
+        for correction, best, words_used in sorted(found, key=lambda f: (f[1].start - f[1].end, GAP in f[1].phrase)):
+            if not words_used & taken:
+                corrections.append((correction, best))
+            taken |= words_used
+        return frozenset(taken), corrections
+
+    def _answer(self, concept: Concept | None, elsewhere: WalkStep | None) -> Reply | None:
+        """A question that ticks nothing: the glossary's answer, or the open topic's model answer when the learner
+        asks what to do about it (``elsewhere``: another topic whose points the question names). It is not a try
+        at the topic."""
+        step = self.current
+        about = self.lab.step_for(concept.topic) if concept is not None and concept.topic else elsewhere
+        advice = _is_advice(self.message)
+        plain = concept is None and elsewhere is None and self.asked and self.on_topic()
+        if step is not None and advice and (about is step or plain):
+            return self._command(Intent.REVEAL, step)
+        if concept is None:
+            if step is None or not advice or about is None or about.topic in self.ticked_before:
+                return None
+            text = f"That is part of **{self._title(about)}** — let's take that topic now."
+            return Reply(f"{text}\n\n{self._ask(about)}", Verdict(substantive=False, state=f"{about.topic}:0"))
+        text = concept.answer.strip()
+        if step is None:
+            return Reply(text, Verdict(substantive=False, state=self.previous_state))
+        if advice and about is not None and about.topic not in self.ticked_before:
+            # The learner wants to work on that topic now: its question follows the answer.
+            return Reply(f"{text}\n\n{self._ask(about)}", Verdict(substantive=False, state=f"{about.topic}:0"))
+        back = f"Back to {self._ask(step)}"
+        return Reply(f"{text}\n\n{back}", Verdict(substantive=False, state=f"{step.topic}:{self.tries}"))
 
     def _command(self, intent: Intent, step: WalkStep) -> Reply:
         if intent is Intent.HINT:
@@ -517,9 +635,12 @@ class _WalkLab(_Lesson):
             state = f"{following.topic}:0"
         return Reply("\n\n".join(parts), Verdict(substantive=False, state=state))
 
-    def _judge(self) -> Reply:
+    def _judge(
+        self, results: list[tuple[WalkStep, list[Hit]]], pitfalls: list[tuple[Correction, Match]], *, counts: bool
+    ) -> Reply:
+        """Feedback on every topic the message touches. ``counts`` is false for a question that ticks nothing: it
+        gets the same feedback but is not a try at the open topic nor one of the lab's exchanges."""
         current = self.current
-        results = [(step, _hits(self.message, step.criteria)) for step in self.lab.walk]
         ticked = [(step, hits) for step, hits in results if len(hits) >= step.need]
         ticked_ids = {step.topic for step, _ in ticked}
         parts: list[str] = []
@@ -533,21 +654,16 @@ class _WalkLab(_Lesson):
             if missing:
                 parts.append("You could add:\n\n" + _bullets(missing))
             parts.append(step.explain.strip())
-        seen: set[str] = set()
-        for step in self.lab.walk:
-            for correction, match in _corrections(self.message, step.pitfalls):
-                if correction.reply not in seen:
-                    seen.add(correction.reply)
-                    parts.append(f"About {self.quote(match)}: {correction.reply.strip()}")
+        parts += [f"About {self.quote(match)}: {correction.reply.strip()}" for correction, match in pitfalls]
 
         if current is None:  # every topic is ticked: feedback only
-            if not ticked and not seen:
+            if not ticked and not pitfalls:
                 parts.append(
                     "Your checklist is already complete, and this message does not add a point I can check against "
                     "it. Pick one decision — " + ", ".join(self._title(s).lower() for s in self.lab.walk) + " — and "
                     "tell me how you would change it and why."
                 )
-            return Reply("\n\n".join(parts), Verdict(frozenset(ticked_ids), None, True, WRAP_UP))
+            return Reply("\n\n".join(parts), Verdict(frozenset(ticked_ids), None, counts, WRAP_UP))
 
         state_tries = self.tries
         if current.topic not in ticked_ids:
@@ -556,11 +672,16 @@ class _WalkLab(_Lesson):
                 got = self.got(hits)
                 still = _bullets(c.text for c in current.criteria if c not in {h.criterion for h in hits})
                 parts.append(f"On **{self._title(current)}** you have:\n\n{got}\n\nStill missing:\n\n{still}")
-            elif not ticked and not seen:
+            elif not ticked and not pitfalls and counts:
                 parts.append(
                     f"That does not yet answer **{self._title(current)}**. A strong answer covers:\n\n"
                     + _bullets(c.text for c in current.criteria)
                 )
+            elif not ticked and not pitfalls:
+                parts.append(self._no_answer())
+            if not counts:
+                parts.append(f"Back to {self._ask(current)}" if self.asked else self._ask(current))
+                return Reply("\n\n".join(parts), Verdict(substantive=False, state=f"{current.topic}:{self.tries}"))
             if self.asked and not ticked:
                 state_tries += 1
             if state_tries < GIVE_UP_AFTER:
@@ -579,6 +700,11 @@ class _WalkLab(_Lesson):
             parts.append("Next: " + self._ask(following))
             state = f"{following.topic}:0"
         return Reply("\n\n".join(parts), Verdict(frozenset(ticked_ids), None, True, state))
+
+    def _no_answer(self) -> str:
+        terms = ", ".join(f"**{c.phrases[0]}**" for c in self.lab.concepts)
+        known = f" I can explain these terms from the lesson: {terms}." if terms else ""
+        return f"I have no ready answer to that question in this lab's notes.{known}"
 
     def _wrap_up(self, ticked: Iterable[str] = ()) -> str:
         done = self.ticked_before | set(ticked)

@@ -91,6 +91,25 @@ def test_design_labs_walk_their_topics_with_one_rubric_item_each(module: Module,
         assert step.explain
 
 
+DESIGN_CONCEPTS = {
+    "lab-2": {"auto-instrumentation", "otel-sdk", "span-processor", "sampling", "tail-sampling", "collector", "pii"},
+    "lab-3": {"cost-formula", "attribute-priorities", "gdpr", "prompt-hash", "side-channel-store", "streaming", "ttft",
+              "include-usage"},
+    "lab-4": {"langfuse", "helicone", "phoenix", "datadog-llm-observability", "langsmith", "collector-fanout", "hipaa",
+              "baa"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lab_id", sorted(DESIGN_CONCEPTS))
+def test_design_labs_answer_the_questions_of_their_lesson(module: Module, lab_id: str) -> None:
+    lab = module.lab(lab_id)
+    assert lab is not None
+    assert DESIGN_CONCEPTS[lab_id] <= {c.id for c in lab.concepts}
+    topics = {t.id for t in lab.topics}
+    assert all(c.topic in topics for c in lab.concepts if c.topic is not None)
+    assert {c.topic for c in lab.concepts} >= topics  # every topic has a concept to ask about
+
+
 @pytest.fixture
 def module_copy(tmp_path: Path) -> Path:
     target = tmp_path / "tracing-llm-calls"
@@ -153,6 +172,12 @@ BREAKAGES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str, str]] = {
         "one step per topic",
     ),
     "no steer": ("lab-4", lambda lab: lab.pop("steer"), "steer", "missing"),
+    "concept of an unknown topic": (
+        "lab-2",
+        lambda lab: lab["concepts"][0].update(topic="costs"),
+        "concepts[0].topic",
+        "'costs' is not a topic of this lab",
+    ),
 }
 
 

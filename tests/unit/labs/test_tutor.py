@@ -207,3 +207,49 @@ def test_an_unknown_state_from_another_model_restarts_at_the_first_open_topic() 
     chat.session = replace(chat.session, exchanges=(replace(chat.session.exchanges[0], state="llm:whatever"),))
     text, _ = chat.say("We run everything through one pipeline, nothing special about it.")
     assert "**Privacy.** Where does PII get removed?" in text
+
+
+def test_a_question_gets_feedback_but_counts_only_when_it_ticks_a_topic() -> None:
+    chat = Conversation(DESIGN)
+    chat.say("Our pipeline is a RAG service and we want to trace it well.")
+
+    text, record = chat.say("Is head sampling a good idea for our pipeline?")
+    assert "Head sampling decides before the outcome" in text
+    assert not record.verdict.substantive
+    assert chat.state == "sampling:0"  # not a try
+
+    text, record = chat.say("What do you think about something else for the trace volume?")
+    assert "I have no ready answer to that question" in text
+    assert not record.verdict.substantive
+    assert chat.state == "sampling:0"
+
+    _, record = chat.say("Would tail sampling in the collector that keeps errors work?")
+    assert record.verdict.rubric_hits == {"sampling"}
+    assert record.verdict.substantive
+
+
+def test_a_weak_choice_takes_its_words_out_of_the_credit() -> None:
+    lab = replace(
+        DESIGN,
+        walk=(
+            replace(
+                DESIGN.walk[0],
+                pitfalls=(Correction(("head ... error",), "Head sampling cannot keep every error."),),
+            ),
+            DESIGN.walk[1],
+        ),
+    )
+    text, record = Conversation(lab).say("We would do head sampling and hope the errors survive it.")
+    assert "Head sampling cannot keep every error." in text
+    assert "you said “errors”" not in text
+    assert record.verdict.rubric_hits == frozenset()
+
+
+def test_asking_how_to_do_a_later_topic_opens_that_topic() -> None:
+    chat = Conversation(DESIGN)
+    chat.say("Our pipeline is a RAG service and we want to trace it well.")
+    text, record = chat.say("How do we redact the prompts?")
+    assert "That is part of **Privacy** — let's take that topic now." in text
+    assert text.rstrip().endswith("**Privacy.** Where does PII get removed?")
+    assert chat.state == "privacy:0"
+    assert not record.verdict.substantive

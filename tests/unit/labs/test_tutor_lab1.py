@@ -104,7 +104,7 @@ def test_a_partly_right_diagnosis_says_what_is_right_and_asks_for_the_rest(lab: 
 
     text, record = chat.say("I think the answer ended early, and finish_reasons tells us why")
 
-    assert record.verdict.scenario_id == "truncation"
+    assert record.verdict.scenario_id is None  # not yet a diagnosis: the scenario is not discussed
     assert chat.state == "truncation:1"
     assert record.verdict.rubric_hits == {"llm-attributes"}
     assert "What you have right" in text
@@ -152,6 +152,7 @@ def test_off_topic_is_steered_back_to_the_trace_on_screen(lab: Lab) -> None:
     ("junk", "says"),
     [
         ("redis_get, 408 ms, cache, slow span, before llm", "list of keywords"),
+        ("redis_get 408 ms slow cache before llm_completion root cause", "list of keywords"),  # no verb, no commas
         ("redis_get 408ms cache", "too short"),
         ("Names the span whose own duration accounts for the extra latency", "pasted back"),
     ],
@@ -194,7 +195,7 @@ def test_a_negated_phrase_does_not_count(lab: Lab) -> None:
 def test_three_messages_about_the_same_scenario_do_not_complete_the_lab(lab: Lab) -> None:
     chat = Conversation(lab)
     _show(chat, "slow-cache")
-    chat.say("The cache seems to be the problem here.")  # partly right: discussed
+    chat.say("The cache seems to be the problem here.")  # partly right: not yet discussed
     chat.say(RIGHT["slow-cache"])  # right: the next trace comes up
     _, record = chat.say("Again: the redis_get cache lookup needs 408 ms and delays everything before the model.")
 
@@ -236,3 +237,58 @@ def test_an_unknown_previous_state_means_nothing_is_on_screen(lab: Lab) -> None:
     assert chat.state is not None
     assert chat.state.endswith(":0")
     assert "```trace" in text
+
+
+def test_a_partial_answer_ticks_its_item_but_does_not_discuss_the_scenario(lab: Lab) -> None:
+    chat = Conversation(lab)
+    _show(chat, "slow-cache")
+
+    text, record = chat.say("the cache is slow")
+
+    assert record.verdict.scenario_id is None
+    assert record.verdict.rubric_hits == {"slow-span"}
+    assert "What you have right" in text
+    assert chat.session is not None
+    assert progress(chat.session, lab) == 0
+
+
+def test_one_partial_guess_per_trace_while_skipping_does_not_complete_the_lab(lab: Lab) -> None:
+    chat = Conversation(lab, "attempt-2")
+    chat.say("show me a trace")
+    for message in (
+        "I think vector_search is the problem here",
+        "next",
+        "I think the problem is in the POST /search spans",
+        "next",
+        "I think the problem is redis_get here",
+    ):
+        _, record = chat.say(message)
+        assert record.verdict.scenario_id is None, message
+    assert chat.session is not None
+    assert chat.session.scenarios_discussed == frozenset()
+    assert not chat.session.is_complete
+
+
+def test_a_diagnosis_can_be_completed_with_what_the_tutor_said_was_missing(lab: Lab) -> None:
+    chat = Conversation(lab)
+    _show(chat, "slow-cache")
+    _, first = chat.say("the cache is slow")
+    assert first.verdict.scenario_id is None
+
+    text, record = chat.say("It takes 408 ms, and a cache hit should take about a millisecond.")
+
+    assert record.verdict.scenario_id == "slow-cache"
+    assert text.startswith("**Right — that is the fault in")
+    assert "you said “cache”" in text  # the earlier message's part is credited in its own words
+    assert "you said “408 ms”" in text
+
+
+def test_a_command_word_inside_a_diagnosis_is_not_a_command(lab: Lab) -> None:
+    chat = Conversation(lab)
+    _show(chat, "slow-cache")
+
+    text, record = chat.say("Is the next step to look at redis_get, which takes 408 ms?")
+
+    assert "Leaving **" not in text  # the trace on screen was not dropped
+    assert record.verdict.scenario_id == "slow-cache"
+    assert "you said “redis_get”" in text

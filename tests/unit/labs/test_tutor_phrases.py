@@ -2,7 +2,7 @@
 
 import pytest
 
-from labs.phrases import Message, find, find_any, is_repeat, share_of_triples_in, words
+from labs.phrases import Message, find, find_any, has_clause, is_repeat, share_of_triples_in, words
 
 
 def test_words_are_lower_case_split_on_punctuation_with_attribute_names_and_numbers_kept_whole() -> None:
@@ -46,3 +46,39 @@ def test_repeats_and_pasted_text_are_recognised_by_their_words() -> None:
     rubric = ["Found the span that makes a request slow from its own duration"]
     assert share_of_triples_in(words("found the span that makes a request slow"), rubric) == 1.0
     assert share_of_triples_in(words("redis_get is slow because of its pool"), rubric) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("message", "phrase", "found"),
+    [
+        ("I would route the calls through Helicone as a proxy", "route ... helicone", True),
+        ("route through helicone", "route ... through helicone", True),  # a gap may be empty
+        ("route one two three four five helicone", "route ... helicone", False),  # at most four words between
+        ("I would not route the calls through Helicone", "route ... helicone", False),
+        ("We use tail sampling instead of head sampling", "head sampling", False),
+        ("Redaction in the collector rather than logging the full prompt", "log the full prompt", False),
+        ("I'd rather use head sampling", "use head sampling", True),  # "rather" alone negates nothing
+    ],
+)
+def test_a_gap_phrase_allows_a_few_words_between_its_parts_and_two_word_negators(
+    message: str, phrase: str, found: bool
+) -> None:
+    assert (find(words(message), phrase) is not None) is found
+
+
+@pytest.mark.parametrize(
+    ("text", "clause"),
+    [
+        ("redis_get 408 ms slow cache before llm_completion root cause", False),  # "root cause" is not a verb
+        ("vector_search DEADLINE_EXCEEDED status error", False),
+        ("The POST /search spans sit in a separate trace", True),
+        ("We’d keep Datadog for infrastructure", True),
+        ("sample 10% of traces with head sampling", True),  # an instruction
+        ("retrieve_user_context swallowed the error", True),
+        ("What is PII?", True),
+        ("Cost = input tokens × input price + output tokens × output price", True),
+        ("llm_completion finish_reasons=length max_tokens 256", False),
+    ],
+)
+def test_a_clause_needs_a_verb_a_modal_a_subject_or_a_clause_opener(text: str, clause: bool) -> None:
+    assert has_clause(text) is clause
