@@ -20,9 +20,9 @@ its first content chunk was written and when its response ended, so per exchange
 Both are compared with the target: p99 <= 20 ms. With ``--offline`` the tool uses its offline scenario tutor:
 there is no provider, so (a) is the whole time to the first ``delta`` and (b) the whole exchange.
 
-    python benchmarks/labs.py                    # throwaway PostgreSQL database, 20 chats x 10 messages
-    python benchmarks/labs.py --sqlite --offline
-    python benchmarks/labs.py --smoke            # 2 chats x 2 messages, 1 worker, SQLite: the test suite's run
+    python benchmarks/lab_chat.py                    # throwaway PostgreSQL database, 20 chats x 10 messages
+    python benchmarks/lab_chat.py --sqlite --offline
+    python benchmarks/lab_chat.py --smoke            # 2 chats x 2 messages, 1 worker, SQLite: the test suite's run
 
 The model server shares this process (and its GIL) with the chats' reading threads, so its timestamps and the
 browsers' are on one clock; a late reading thread counts against the tool, never in its favour. Missing a
@@ -51,8 +51,8 @@ import requests
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
-# `python benchmarks/labs.py` puts this script's folder first on sys.path, where `import labs` would find this
-# file instead of the package of that name: the repository goes first (it also holds tests/fake_llm.py).
+# The repository first: it holds tests/fake_llm.py. (This script is not called labs.py: its folder is first on
+# sys.path, where a labs.py would shadow the labs package for every benchmark.)
 sys.path.insert(0, str(ROOT))
 
 # The launch benchmark's helpers (this script's sibling, its folder still on sys.path): subprocess servers, CPU
