@@ -72,6 +72,10 @@ def test_the_check_finds_a_planted_violation(tmp_path: Path) -> None:
     (tmp_path / "assessments" / "fine.py").write_text("from content.model import Question\nimport fractions\n")
     (tmp_path / "content" / "bad.py").write_text("import flask\nfrom lms_plugin.db import Database\n")
     (tmp_path / "labs" / "sneaky.py").write_text("def f():\n    from exports import xapi\n    import weasyprint\n")
+    (tmp_path / "exports" / "allowed.py").write_text(
+        "import tincan\nimport weasyprint\nfrom content import Module\nfrom assessments import scoring\nimport labs\n"
+    )
+    (tmp_path / "exports" / "leaky.py").write_text("from lms_plugin.models import Learner\nimport flask\n")
 
     found = {(f.file, f.line, f.rule) for f in find_violations(tmp_path)}
 
@@ -80,4 +84,6 @@ def test_the_check_finds_a_planted_violation(tmp_path: Path) -> None:
         ("content/bad.py", 2, "content may not import lms_plugin"),
         ("labs/sneaky.py", 2, "labs may not import exports"),
         ("labs/sneaky.py", 3, "only exports may import weasyprint"),
+        ("exports/leaky.py", 1, "exports may not import lms_plugin"),
+        ("exports/leaky.py", 2, "only lms_plugin may import flask"),
     }
