@@ -3,8 +3,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Ralph, the Learning Record Store the xAPI tests deliver to (tests/lrs.py starts it), in an environment of its
+# own: its pinned dependencies (pydantic, fastapi) must not decide ours. Its `lrs` extra misses requests.
+RALPH_VENV ?= .venv-ralph
+RALPH ?= ralph-malph[lrs,cli]==5.1.0
 
-.PHONY: run test fresh-venv test-tools lint postgres
+.PHONY: run test fresh-venv test-tools ralph lint postgres
 
 run: $(VENV)/.installed
 	$(BIN)/tracebook serve
@@ -26,6 +30,14 @@ test-tools:
 	rm -rf node_modules
 	npm ci --no-audit --no-fund
 
+ralph: $(RALPH_VENV)/.installed
+
+$(RALPH_VENV)/.installed: Makefile
+	rm -rf $(RALPH_VENV)
+	$(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/pip install --quiet --disable-pip-version-check '$(RALPH)' requests
+	touch $@
+
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -35,6 +47,6 @@ postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@pg_isready -h 127.0.0.1 -p 5432
 
-test: fresh-venv test-tools lint postgres
+test: fresh-venv test-tools ralph lint postgres
 	$(BIN)/pytest
 	TRACEBOOK_TEST_DATABASE=postgresql $(BIN)/pytest tests/functional

@@ -1,6 +1,7 @@
 """The ``tracebook`` admin command (click, through the Flask CLI)."""
 
 import gc
+import json
 import signal
 import sys
 import threading
@@ -25,6 +26,9 @@ from lms_plugin.lti.keys import ToolKeyService
 from lms_plugin.lti.registration import RegistrationLinks
 from lms_plugin.services.admins import COMMAND_LINE, AdminAccounts, AdminError, AuditTrail, normalise_username
 from lms_plugin.services.platforms import PlatformError, PlatformRegistration, PlatformService
+from lms_plugin.xapi.errors import LrsSettingsError
+from lms_plugin.xapi.lrs import LrsDirectory, PlatformLrsSettings
+from lms_plugin.xapi.store import STATES, XapiStatements
 
 
 def _settings() -> Settings:
@@ -36,6 +40,7 @@ db_group = AppGroup("db", help="Database schema.")
 content_group = AppGroup("content", help="The module's content files.")
 platform_group = AppGroup("platform", help="LMS platforms (LTI 1.3 registrations) and their deployments.")
 keys_group = AppGroup("keys", help="The tool's own LTI signing keys.")
+xapi_group = AppGroup("xapi", help="Learning records (xAPI statements) and the Learning Record Store they go to.")
 
 
 def _now() -> datetime:
@@ -111,6 +116,96 @@ def _deployment_command(name: str, active: bool) -> None:
 
 _deployment_command("activate", True)
 _deployment_command("deactivate", False)
+
+
+@platform_group.command("lrs")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+@click.option("--endpoint", default=None, help="The LRS's xAPI endpoint, e.g. https://lrs.example.org/xAPI.")
+@click.option("--username", default=None, help="The LRS user (basic auth); omit for an LRS without credentials.")
+@click.option("--password-stdin", is_flag=True, help="Read the LRS password from the first line of standard input.")
+@click.option("--clear", is_flag=True, help="Forget the platform's LRS: the tool's TRACEBOOK_LRS_* settings apply.")
+@click.option(
+    "--actor-email",
+    type=click.Choice(["on", "off", "default"]),
+    default=None,
+    help="Identify this platform's learners by e-mail in the LRS (default: TRACEBOOK_XAPI_ACTOR_EMAIL).",
+)
+def platform_lrs(
+    issuer: str,
+    client_id: str,
+    endpoint: str | None,
+    username: str | None,
+    password_stdin: bool,
+    clear: bool,
+    actor_email: str | None,
+) -> None:
+    """Send a platform's learning records to its own LRS (or, with --clear, to the tool's)."""
+    if clear and endpoint:
+        raise click.UsageError("Give either --endpoint or --clear, not both.")
+    if not (clear or endpoint or actor_email):
+        raise click.UsageError("Give --endpoint (with --username and --password-stdin if it needs them) or --clear.")
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        with database().transaction() as session:
+            platforms = PlatformLrsSettings(session, _now())
+            if clear or endpoint:
+                platforms.set_lrs(issuer, client_id, endpoint=endpoint, username=username, password=password)
+            if actor_email is not None:
+                choice = {"on": True, "off": False, "default": None}[actor_email]
+                platforms.set_actor_email(issuer, client_id, choice)
+            chosen = platforms.get(issuer, client_id)
+            AuditTrail(session, _now()).record(COMMAND_LINE, "platform.lrs", f"LRS settings of {issuer} ({client_id})")
+    except LrsSettingsError as error:
+        raise click.ClickException(str(error)) from None
+    where = chosen.endpoint or "the tool's LRS (TRACEBOOK_LRS_ENDPOINT)"
+    user = f" as {chosen.username}" if chosen.username else ""
+    email = {True: "on", False: "off", None: "as the tool's setting"}[chosen.actor_email]
+    click.echo(f"Learning records of {chosen.name} go to {where}{user}; learners' e-mail in them: {email}.")
+
+
+@xapi_group.command("status")
+def xapi_status() -> None:
+    """Count the statements waiting, sent and failed, and say where they go."""
+    settings = _settings()
+    with database().transaction() as session:
+        counts = XapiStatements(session, _now()).counts()
+        overrides = [p for p in PlatformLrsSettings(session, _now()).list() if p.endpoint]
+    click.echo(f"pending: {counts.pending}\nsent: {counts.sent}\nfailed: {counts.failed}")
+    default = LrsDirectory(settings.xapi).default
+    if default is None:
+        click.echo("LRS: none configured; statements wait here (set TRACEBOOK_LRS_ENDPOINT)")
+    else:
+        click.echo(f"LRS: {default.endpoint} (xAPI {settings.xapi.version})")
+    for platform in overrides:
+        click.echo(f"LRS for {platform.name}: {platform.endpoint}")
+    if counts.failed:
+        click.echo("See why on the admin's outbox page; `tracebook xapi resend` queues the failed ones again.")
+
+
+@xapi_group.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="File [default: stdout].")
+@click.option(
+    "--status", "state", type=click.Choice([*STATES, "all"]), default="all", show_default=True, help="Which ones."
+)
+def xapi_export(out: str, state: str) -> None:
+    """Write the stored statements as JSON lines, oldest first (e.g. to import into an LRS by hand)."""
+    written = 0
+    with database().transaction() as session, click.open_file(out, "w", encoding="utf-8") as sink:
+        for statement in XapiStatements(session, _now()).export(None if state == "all" else state):
+            sink.write(json.dumps(statement, ensure_ascii=False, separators=(",", ":")) + "\n")
+            written += 1
+    if out != "-":
+        click.echo(f"Wrote {written} statement{'s' if written != 1 else ''} to {out}.", err=True)
+
+
+@xapi_group.command("resend")
+def xapi_resend() -> None:
+    """Queue every failed (dead-lettered) statement again; the worker sends them now."""
+    with database().transaction() as session:
+        resent = XapiStatements(session, _now()).resend_failed()
+        AuditTrail(session, _now()).record(COMMAND_LINE, "xapi.resend", f"{resent} failed statement(s) queued again")
+    click.echo(f"{resent} statement{'s are' if resent != 1 else ' is'} queued again.")
 
 
 @platform_group.command("register-link")
@@ -324,7 +419,7 @@ def admin_list() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (db_group, content_group, platform_group, keys_group, serve, emulator, worker):
+    for command in (db_group, content_group, platform_group, keys_group, xapi_group, serve, emulator, worker):
         app.cli.add_command(command)
     app.cli.add_command(admin_group)
 

@@ -65,7 +65,7 @@ class XapiSettings:
     version: str  # the X-Experience-API-Version header: 1.0.3, or 2.0.0 for an LRS of that version
     lrs_timeout: float
     activity_base: str  # the IRI prefix of every activity id and extension key
-    actor_email: bool  # identify learners by e-mail (mbox) as well as by their LMS account
+    actor_email: bool  # identify learners by e-mail (mbox) instead of their LMS account (issuer, sub)
     lab_text: bool  # lab messages and replies in the statements; otherwise only their SHA-256
 
 

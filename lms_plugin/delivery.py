@@ -9,6 +9,7 @@ import requests
 from flask import Flask
 
 from lms_plugin.clock import Clock
+from lms_plugin.config import Settings
 from lms_plugin.db import Database
 from lms_plugin.grades.sender import CHANNEL as AGS
 from lms_plugin.grades.sender import AgsSender
@@ -16,6 +17,9 @@ from lms_plugin.lti.ags import ServiceClient
 from lms_plugin.lti.keys import SigningKey, ToolKeyService
 from lms_plugin.lti.platform_directory import PlatformDirectory
 from lms_plugin.outbox.worker import OutboxWorker
+from lms_plugin.xapi.lrs import LrsDirectory
+from lms_plugin.xapi.sender import LrsSender
+from lms_plugin.xapi.store import CHANNEL as XAPI
 
 
 def service_client(app: Flask) -> ServiceClient:
@@ -42,9 +46,13 @@ def outbox_worker(app: Flask, name: str | None = None) -> OutboxWorker:
     clock: Clock = app.extensions["tracebook.clock"]
     directory: PlatformDirectory = app.extensions["tracebook.platform_directory"]
     client = service_client(app)
+    settings: Settings = app.config["TRACEBOOK"]
     return OutboxWorker(
         db,
-        {AGS: AgsSender(db, directory, client, clock)},
+        {
+            AGS: AgsSender(db, directory, client, clock),
+            XAPI: LrsSender(db, LrsDirectory(settings.xapi), clock, settings.xapi),
+        },
         clock,
         name=name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
         tracer=app.extensions["tracebook.telemetry"].tracer("tracebook.outbox"),

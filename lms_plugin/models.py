@@ -182,6 +182,11 @@ class Platform(Base):
     jwks_fetched_at: Mapped[datetime | None]
     jwks_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # This platform's own Learning Record Store and e-mail choice for xAPI; null: the tool's settings apply.
+    lrs_endpoint: Mapped[str | None] = mapped_column(String(1024))
+    lrs_username: Mapped[str | None] = mapped_column(String(255))
+    lrs_password: Mapped[str | None] = mapped_column(String(255))
+    xapi_actor_email: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Deployment(Base):

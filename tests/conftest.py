@@ -164,3 +164,7 @@ def fake_llm(fake_llm_server: FakeLLM) -> FakeLLM:
     """The session's fake LLM server, with a fresh script for this test."""
     fake_llm_server.reset()
     return fake_llm_server
+
+
+# Ralph, the real Learning Record Store the xAPI tests deliver to: `ralph_server` once per run, `ralph` per test.
+from tests.lrs import ralph, ralph_server  # noqa: E402, F401

@@ -1,4 +1,5 @@
-"""The tool admin's pages: platforms and deployments, the tool's keys, the outbox, the audit trail.
+"""The tool admin's pages: platforms and deployments (and their LRS), the tool's keys, the outbox and its xAPI
+statements, the audit trail.
 
 Unlike the student pages these are never framed by an LMS: they are first-party, top-level pages, so the session
 is Flask's signed cookie (HttpOnly, SameSite=Lax, Secure on https, sent to ``/admin`` only). Every POST carries
@@ -23,6 +24,9 @@ from lms_plugin.outbox.store import Outbox
 from lms_plugin.services import admins
 from lms_plugin.services.admins import AdminAccounts, AdminError, AdminSummary, AuditTrail, TooManyAttemptsError
 from lms_plugin.services.platforms import PlatformError, PlatformService
+from lms_plugin.xapi.errors import LrsSettingsError
+from lms_plugin.xapi.lrs import LrsDirectory, PlatformLrsSettings
+from lms_plugin.xapi.store import XapiStatements
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -176,16 +180,55 @@ def dashboard() -> str:
     with wiring.transaction() as db:
         platforms = PlatformService(db, _now()).list()
         counts = Outbox(db, _now()).counts()
+        xapi = XapiStatements(db, _now()).counts()
         keys = admins.published_keys(db, _now())
         recent = AuditTrail(db, _now()).recent(10)
-    return render_template("admin/dashboard.html", platforms=platforms, counts=counts, keys=keys, recent=recent)
+    return render_template(
+        "admin/dashboard.html", platforms=platforms, counts=counts, xapi=xapi, keys=keys, recent=recent
+    )
 
 
 @blueprint.get("/platforms")
 def platforms() -> str:
     with wiring.transaction() as db:
         found = PlatformService(db, _now()).list()
-    return render_template("admin/platforms.html", platforms=found)
+        lrs = {(p.issuer, p.client_id): p for p in PlatformLrsSettings(db, _now()).list()}
+    return render_template(
+        "admin/platforms.html", platforms=found, lrs=lrs, default_lrs=LrsDirectory(wiring.settings().xapi).default
+    )
+
+
+_ACTOR_EMAIL = {"on": True, "off": False, "default": None}
+
+
+@blueprint.post("/platforms/lrs")
+def set_platform_lrs() -> WerkzeugResponse:
+    """A platform's own LRS (blank endpoint: the tool's) and whether its learners' e-mail goes into statements."""
+    form = request.form
+    issuer, client_id = form.get("issuer", ""), form.get("client_id", "")
+    if not (issuer and client_id) or form.get("actor_email", "default") not in _ACTOR_EMAIL:
+        abort(400, description="The form names no platform: reload the platforms page and try again.")
+
+    def change(db: Session) -> tuple[str, str]:
+        platforms = PlatformLrsSettings(db, _now())
+        chosen = platforms.set_lrs(
+            issuer,
+            client_id,
+            endpoint=form.get("endpoint", "").strip() or None,
+            username=form.get("username", ""),
+            password=form.get("password") or None,
+        )
+        platforms.set_actor_email(issuer, client_id, _ACTOR_EMAIL[form.get("actor_email", "default")])
+        where = chosen.endpoint or "the tool's LRS"
+        return where, f"LRS of {issuer} (client id {client_id}): {where}"
+
+    try:
+        where = _audited("platform.lrs", change)
+    except LrsSettingsError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"Learning records of {issuer} now go to {where}; waiting statements are sent now.", "success")
+    return redirect(url_for("admin.platforms"), code=303)
 
 
 @blueprint.post("/deployments")
@@ -247,9 +290,24 @@ def rotate_key() -> WerkzeugResponse:
 def outbox() -> str:
     with wiring.transaction() as db:
         counts = Outbox(db, _now()).counts()
+        xapi = XapiStatements(db, _now()).counts()
         failed = admins.failed_messages(db)
         waiting = admins.waiting_messages(db)
-    return render_template("admin/outbox.html", counts=counts, failed=failed, waiting=waiting)
+    default_lrs = LrsDirectory(wiring.settings().xapi).default
+    return render_template(
+        "admin/outbox.html", counts=counts, xapi=xapi, default_lrs=default_lrs, failed=failed, waiting=waiting
+    )
+
+
+@blueprint.post("/xapi/resend")
+def resend_statements() -> WerkzeugResponse:
+    def requeue(db: Session) -> tuple[int, str]:
+        resent = XapiStatements(db, _now()).resend_failed()
+        return resent, f"{resent} failed xAPI statement(s) queued again"
+
+    resent = _audited("xapi.resend", requeue)
+    flash(f"{resent} statement{'s are' if resent != 1 else ' is'} queued again; the worker sends them now.", "success")
+    return redirect(url_for("admin.outbox"), code=303)
 
 
 @blueprint.post("/outbox/resend")
