@@ -182,7 +182,7 @@ def submit_tests(app: Flask, learners: Sequence[Learner]) -> float:
         tool = SessionService(session, secret, clock.now()).resolve(token)
         settings = CourseSettingsService(session, module, clock.now()).effective(tool.placement_id, tool.record_id)
         grades = GradeSync(session, module, clock, GradeTarget.of(tool))
-        attempts = AttemptService(session, module, clock, events=grades, settings=settings)
+        attempts = AttemptService(session, module, clock, events=(grades,), settings=settings)
         return attempts, RecordRef(tool.record_id, tool.learner_id)
 
     started = time.perf_counter()

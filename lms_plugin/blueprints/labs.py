@@ -22,9 +22,11 @@ from lms_plugin.chat_rendering import render_reply, render_trace
 from lms_plugin.db import database
 from lms_plugin.grades.sync import GradeSync, GradeTarget
 from lms_plugin.lab_runtime import runtime
+from lms_plugin.lti.sessions import ToolSession
 from lms_plugin.models import LabExchangeRow
 from lms_plugin.presenters import TRACE_NAME_NOTES, lab_trace_summary
-from lms_plugin.services.labs import ExchangeRun, Finished, LabService, LabState, Started
+from lms_plugin.services.labs import ExchangeRun, Finished, LabEvents, LabService, LabState, Started
+from lms_plugin.services.statements import StatementLog
 
 log = logging.getLogger(__name__)
 FAILED = "The reply could not be completed. Your message is kept in the transcript: send it again."
@@ -89,21 +91,21 @@ def page(lab_id: str, error: str | None = None, draft: str = "") -> str:
     )
 
 
-def _begin(lab: Lab, text: str) -> tuple[Started, GradeTarget]:
+def _begin(lab: Lab, text: str) -> tuple[Started, ToolSession]:
     with student() as r:
         lab_runtime = runtime()
         started = LabService(r.session, wiring.module(), wiring.clock()).begin(
             r.record, lab, text, lab_runtime.limits, lab_runtime.reply_deadline
         )
-        return started, GradeTarget.of(r.tool)
+        return started, r.tool
 
 
-def _run(target: GradeTarget) -> ExchangeRun:
+def _run(tool: ToolSession) -> ExchangeRun:
     lab_runtime = runtime()
-    module, clock = wiring.module(), wiring.clock()
+    module, clock, xapi = wiring.module(), wiring.clock(), wiring.settings().xapi
 
-    def grades(session: Session) -> GradeSync:
-        return GradeSync(session, module, clock, target)
+    def listeners(session: Session) -> tuple[LabEvents, ...]:
+        return GradeSync(session, module, clock, GradeTarget.of(tool)), StatementLog(session, module, clock, tool, xapi)
 
     return ExchangeRun(
         database(),
@@ -112,7 +114,7 @@ def _run(target: GradeTarget) -> ExchangeRun:
         lab_runtime.model,
         lab_runtime.telemetry.tracer("tracebook.labs"),
         lab_runtime.telemetry.collector,
-        grades,
+        listeners,
     )
 
 
@@ -122,10 +124,10 @@ def send(lab_id: str) -> WerkzeugResponse | tuple[str, int]:
     lab = _lab(lab_id)
     text = request.form.get("message", "")
     try:
-        started, target = _begin(lab, text)
+        started, tool = _begin(lab, text)
     except LabError as error:
         return page(lab_id, error=str(error), draft=text), _status(error)
-    finished = [item for item in _run(target)(started) if isinstance(item, Finished)]
+    finished = [item for item in _run(tool)(started) if isinstance(item, Finished)]
     anchor = f"#exchange-{finished[0].exchange.number}" if finished else ""
     return redirect(student_url("student.unit", unit=lab_id) + anchor, code=303)
 
@@ -158,10 +160,10 @@ def stream(lab_id: str) -> Response | tuple[Response, int]:
     if not isinstance(body, dict) or not isinstance(body.get("message"), str):
         return jsonify(message='Send JSON with the learner\'s text in "message".'), 400
     try:
-        started, target = _begin(lab, body["message"])
+        started, tool = _begin(lab, body["message"])
     except LabError as error:
         return jsonify(message=str(error)), _status(error)
-    run = _run(target)
+    run = _run(tool)
 
     def events() -> Iterator[str]:
         replies = run(started)

@@ -26,6 +26,7 @@ from lms_plugin.services.attempts import AttemptService
 from lms_plugin.services.course_settings import CourseSettingsService
 from lms_plugin.services.progress import ProgressService
 from lms_plugin.services.records import RecordRef
+from lms_plugin.services.statements import StatementLog
 
 blueprint = Blueprint("student", __name__, url_prefix="/s")
 api = Blueprint("student_api", __name__, url_prefix="/api")
@@ -46,7 +47,13 @@ class _Request:
     @property
     def attempts(self) -> AttemptService:
         grades = GradeSync(self.session, wiring.module(), wiring.clock(), GradeTarget.of(self.tool))
-        return AttemptService(self.session, wiring.module(), wiring.clock(), events=grades, settings=self.settings)
+        return AttemptService(
+            self.session, wiring.module(), wiring.clock(), events=(grades, self.statements), settings=self.settings
+        )
+
+    @property
+    def statements(self) -> StatementLog:
+        return StatementLog(self.session, wiring.module(), wiring.clock(), self.tool, wiring.settings().xapi)
 
     @property
     def progress(self) -> ProgressService:
@@ -110,7 +117,8 @@ def _lesson(lesson_id: str) -> str:
     lesson = module.lesson(lesson_id)
     assert lesson is not None
     with student() as r:
-        r.progress.mark_lesson_read(r.record.id, r.record.learner_id, lesson_id)
+        if r.progress.mark_lesson_read(r.record.id, r.record.learner_id, lesson_id):
+            r.statements.lesson_read(lesson_id, wiring.clock().now())
     previous, following = neighbours(lesson_id)
     return render_template(
         "student/lesson.html",

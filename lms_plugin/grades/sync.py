@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assessments.attempt import Attempt
+from assessments.attempt import Attempt, RecordedAnswer
 from assessments.grading import policy_score
-from assessments.scoring import Score
+from assessments.scoring import Result, Score
 from content import Assessment, AssessmentKind, Lab, Module
 from lms_plugin.clock import Clock
 from lms_plugin.grades.sender import CHANNEL
 from lms_plugin.lti.context import WHOLE_MODULE
 from lms_plugin.lti.sessions import ToolSession
-from lms_plugin.models import AttemptRow, OutboxMessage, Placement, Platform
+from lms_plugin.models import AttemptRow, LabExchangeRow, OutboxMessage, Placement, Platform
 from lms_plugin.outbox.store import Outbox, Status
 from lms_plugin.services.course_settings import CourseSettingsService
 
@@ -138,7 +138,10 @@ class GradeSync:
                 key=f"{CHANNEL}:{placement.id}:{self.target.learner_id}:started:{attempt.id}",
             )
 
-    def submitted(self, attempt: Attempt) -> None:
+    def answered(self, attempt: Attempt, answer: RecordedAnswer) -> None:
+        """An answer alone changes no gradebook cell: the score goes out when the attempt is submitted."""
+
+    def submitted(self, attempt: Attempt, outcome: Result) -> None:
         self.rescore(self._assessment(attempt), key=f"submitted:{attempt.id}")
 
     def rescore(self, assessment: Assessment, key: str) -> None:
@@ -180,6 +183,9 @@ class GradeSync:
 
     def lab_started(self, lab: Lab, attempt_id: str) -> None:
         self._lab_cells(lab, {"activityProgress": "Started", "gradingProgress": "NotReady"}, f"started:{attempt_id}")
+
+    def lab_exchange(self, lab: Lab, attempt_id: str, turn: int, row: LabExchangeRow) -> None:
+        """One exchange changes no gradebook cell: the lab is complete or not."""
 
     def lab_completed(self, lab: Lab, attempt_id: str) -> None:
         complete = {

@@ -5,7 +5,7 @@ before anything is written: a refused request leaves the database exactly as it 
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,11 +22,13 @@ from lms_plugin.services.records import RecordKey
 
 
 class AttemptEvents(Protocol):
-    """Who else must hear of an attempt, in the same transaction (the gradebook sync, later xAPI)."""
+    """Who else must hear of an attempt, in the same transaction (the gradebook sync, the xAPI statements)."""
 
     def started(self, attempt: Attempt) -> None: ...
 
-    def submitted(self, attempt: Attempt) -> None: ...
+    def answered(self, attempt: Attempt, answer: RecordedAnswer) -> None: ...
+
+    def submitted(self, attempt: Attempt, outcome: Result) -> None: ...
 
 
 class UnknownAssessmentError(AssessmentError):
@@ -75,7 +77,7 @@ class AttemptService:
         module: Module,
         clock: Clock,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-        events: AttemptEvents | None = None,
+        events: Sequence[AttemptEvents] = (),
         settings: ModuleSettings | None = None,
     ) -> None:
         self.events = events
@@ -132,8 +134,8 @@ class AttemptService:
                 )
             )
             self.session.flush()
-            if self.events:
-                self.events.started(attempt)
+            for listener in self.events:
+                listener.started(attempt)
         return attempt
 
     def _locked(self, record: RecordKey, attempt_id: str) -> tuple[AttemptRow, Attempt, Assessment]:
@@ -153,8 +155,8 @@ class AttemptService:
         row.score_total = outcome.score.total
         row.passed = outcome.passed
         self.session.flush()
-        if self.events:
-            self.events.submitted(attempt)
+        for listener in self.events:
+            listener.submitted(attempt, outcome)
         return outcome
 
     def answer(self, record: RecordKey, attempt_id: str, question_id: str, option_id: str) -> AnswerOutcome:
@@ -172,6 +174,8 @@ class AttemptService:
                 recorded_at=answer.recorded_at,
             )
         )
+        for listener in self.events:
+            listener.answered(outcome.attempt, answer)
         if outcome.attempt.is_submitted:
             self._store_submission(row, outcome.attempt, assessment)
         self.session.flush()

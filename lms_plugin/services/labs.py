@@ -8,10 +8,10 @@ exchange completed the lab — the completion and its gradebook message, in one 
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -27,7 +27,6 @@ from labs.session import Exchange, LabSession, Limits, check_message, progress, 
 from labs.tracing import COST, SpanCollector, span_tree
 from lms_plugin.clock import Clock
 from lms_plugin.db import Database
-from lms_plugin.grades.sync import GradeSync
 from lms_plugin.models import LabAttemptRow, LabExchangeRow, LabTraceRow
 from lms_plugin.services.records import RecordKey
 
@@ -35,6 +34,16 @@ PENDING, DONE, INTERRUPTED = "pending", "done", "interrupted"
 OPERATION, PROVIDER = "gen_ai.operation.name", "gen_ai.provider.name"
 INPUT_TOKENS, OUTPUT_TOKENS = "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"
 TTFT = "gen_ai.response.time_to_first_chunk"
+
+
+class LabEvents(Protocol):
+    """Who else must hear of a lab exchange, in its transaction (the gradebook sync, the xAPI statements)."""
+
+    def lab_started(self, lab: Lab, attempt_id: str) -> None: ...
+
+    def lab_exchange(self, lab: Lab, attempt_id: str, turn: int, row: LabExchangeRow) -> None: ...
+
+    def lab_completed(self, lab: Lab, attempt_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -195,7 +204,7 @@ class LabService:
         record: ChatRecord,
         figures: "Figures",
         tree: dict[str, Any] | None,
-        grades: GradeSync,
+        listeners: Sequence[LabEvents],
     ) -> Finished:
         now = self.clock.now()
         row = self.session.get(LabExchangeRow, started.exchange_id)
@@ -231,13 +240,15 @@ class LabService:
         lab = started.request.lab
         exchange = _exchange(row, len(before.exchanges) + 1)
         _, completed_now = record_exchange(before, lab, exchange)
-        if not before.exchanges:
-            grades.lab_started(lab, attempt.id)
-        if completed_now and attempt.completed_at is None:
+        completed_now = completed_now and attempt.completed_at is None
+        if completed_now:
             attempt.completed_at = now
-            grades.lab_completed(lab, attempt.id)
-        else:
-            completed_now = False
+        for listener in listeners:
+            if not before.exchanges:
+                listener.lab_started(lab, attempt.id)
+            listener.lab_exchange(lab, attempt.id, exchange.number, row)
+            if completed_now:
+                listener.lab_completed(lab, attempt.id)
         self.session.flush()
         rows = self._rows(attempt.id)
         state = LabState(lab, attempt.id, tuple(rows), {}, _session_of(attempt, rows))
@@ -289,7 +300,7 @@ class ExchangeRun:
     model: ChatModel
     tracer: Tracer
     collector: SpanCollector
-    grades: Callable[[Session], GradeSync]
+    listeners: Callable[[Session], Sequence[LabEvents]]
 
     def __call__(self, started: Started) -> Iterator[str | Finished]:
         request = started.request
@@ -336,6 +347,6 @@ class ExchangeRun:
         # What the exchange queues (its gradebook message) carries this exchange's trace context.
         with trace.use_span(span, end_on_exit=False), self.database.transaction() as session:
             service = LabService(session, self.module, self.clock)
-            finished = service.finish(started, "".join(pieces), record, figures, tree, self.grades(session))
+            finished = service.finish(started, "".join(pieces), record, figures, tree, self.listeners(session))
             session.expunge(finished.exchange)
         yield finished

@@ -14,6 +14,7 @@ from content import Module
 from lms_plugin.db import Database
 from lms_plugin.delivery import outbox_worker
 from lms_plugin.emulator.services import FAILURES, TOKENS_ISSUED
+from lms_plugin.grades.sender import CHANNEL
 from lms_plugin.models import EmulatorLineItem, EmulatorScore, OutboxMessage
 from lms_plugin.outbox.store import Outbox, Status
 from tests.conftest import USE_POSTGRES, FrozenClock
@@ -61,7 +62,9 @@ def _scores(db: Database) -> list[tuple[str, str, float | None, str]]:
 
 def _messages(db: Database) -> list[OutboxMessage]:
     with db.transaction() as session:
-        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        return list(
+            session.scalars(select(OutboxMessage).where(OutboxMessage.channel == CHANNEL).order_by(OutboxMessage.id))
+        )
 
 
 def test_a_passing_test_scores_every_placement_once_and_a_lower_retake_changes_nothing(

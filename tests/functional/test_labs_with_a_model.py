@@ -102,7 +102,7 @@ def test_the_gradebook_delivery_continues_the_exchanges_trace(
 ) -> None:
     send(client, token, "lab-2", SAMPLES["lab-2"][0][1])
     with db.transaction() as session:
-        queued = session.scalars(select(OutboxMessage)).one()
+        queued = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "ags")).one()
         trace_id = session.scalars(select(LabTraceRow)).one().trace_id
     assert queued.trace_context is not None
     assert queued.trace_context.split("-")[1] == trace_id
