@@ -34,11 +34,16 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+# Run as a script, this file's folder would be first on sys.path, where benchmarks/labs.py and exports.py would
+# shadow the packages of those names: the repository takes its place.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.serving import BaseWSGIServer, make_server
 
-# The launch benchmark's helpers (this script's sibling: `python benchmarks/grades.py` puts its folder first
-# on sys.path): subprocess servers, CPU from /proc, the throwaway database, a browser-less Moodle launch.
-from launch import (
+# The launch benchmark's helpers: subprocess servers, CPU from /proc, the throwaway database, a Moodle launch.
+from benchmarks.launch import (
     LaunchClient,
     LaunchFailedError,
     PostgresBackends,
@@ -49,10 +54,6 @@ from launch import (
     free_port,
     run_on_database,
 )
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from content.model import Option, Question
 from lms_plugin import create_app
 from lms_plugin.db import Database

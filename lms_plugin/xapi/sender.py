@@ -31,8 +31,9 @@ from lms_plugin.xapi.lrs import Lrs, LrsDirectory
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 100  # statements per POST
-# How long statements wait before the next look for an LRS; configuring one releases them at once.
-NO_LRS_WAIT = timedelta(minutes=15)
+# How long statements wait before the next look for an LRS. Configuring one releases the waiting ones at once;
+# a batch a worker had in hand at that moment is not waiting yet, so this is also the longest it can be held up.
+NO_LRS_WAIT = timedelta(minutes=1)
 NO_LRS = "no LRS configured: set TRACEBOOK_LRS_ENDPOINT, or the platform's own with `tracebook platform lrs`"
 REFUSED_CONTENT = frozenset({400, 413, 422})
 CONFLICT = 409

@@ -20,9 +20,9 @@ its first content chunk was written and when its response ended, so per exchange
 Both are compared with the target: p99 <= 20 ms. With ``--offline`` the tool uses its offline scenario tutor:
 there is no provider, so (a) is the whole time to the first ``delta`` and (b) the whole exchange.
 
-    python benchmarks/lab_chat.py                    # throwaway PostgreSQL database, 20 chats x 10 messages
-    python benchmarks/lab_chat.py --sqlite --offline
-    python benchmarks/lab_chat.py --smoke            # 2 chats x 2 messages, 1 worker, SQLite: the test suite's run
+    python benchmarks/labs.py                    # throwaway PostgreSQL database, 20 chats x 10 messages
+    python benchmarks/labs.py --sqlite --offline
+    python benchmarks/labs.py --smoke            # 2 chats x 2 messages, 1 worker, SQLite: the test suite's run
 
 The model server shares this process (and its GIL) with the chats' reading threads, so its timestamps and the
 browsers' are on one clock; a late reading thread counts against the tool, never in its favour. Missing a
@@ -51,13 +51,13 @@ import requests
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
-# The repository first: it holds tests/fake_llm.py. (This script is not called labs.py: its folder is first on
-# sys.path, where a labs.py would shadow the labs package for every benchmark.)
-sys.path.insert(0, str(ROOT))
+# Run as a script, this file's folder would be first on sys.path, where benchmarks/labs.py and exports.py would
+# shadow the packages of those names: the repository takes its place.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-# The launch benchmark's helpers (this script's sibling, its folder still on sys.path): subprocess servers, CPU
+# The launch benchmark's helpers: subprocess servers, CPU
 # from /proc, the throwaway database, the emulator's pages.
-from launch import (  # noqa: E402
+from benchmarks.launch import (
     _AUTH_URL,
     _FORM_ACTION,
     _HIDDEN,
@@ -74,8 +74,7 @@ from launch import (  # noqa: E402
     percentile,
     run_on_database,
 )
-
-from tests.fake_llm import FakeLLM, ServedTiming  # noqa: E402
+from tests.fake_llm import FakeLLM, ServedTiming
 
 TARGET_MS = 20.0
 LAB = "lab-2"

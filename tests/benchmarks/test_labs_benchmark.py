@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "lab_chat.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "labs.py"
 DISTRIBUTION = r"\s+(\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)"
 
 
