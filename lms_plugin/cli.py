@@ -17,6 +17,8 @@ from gunicorn.app.base import BaseApplication
 
 from content.check import check_module
 from content.loader import DEFAULT_MODULE_DIR
+from exports.packages import PackageFormat
+from lms_plugin import wiring
 from lms_plugin.clock import Clock
 from lms_plugin.config import ConfigError, Settings
 from lms_plugin.db import database
@@ -24,6 +26,7 @@ from lms_plugin.delivery import outbox_worker, start_in_background
 from lms_plugin.emulator.registration import register_emulator
 from lms_plugin.lti.keys import ToolKeyService
 from lms_plugin.lti.registration import RegistrationLinks
+from lms_plugin.services import packages
 from lms_plugin.services.admins import COMMAND_LINE, AdminAccounts, AdminError, AuditTrail, normalise_username
 from lms_plugin.services.platforms import PlatformError, PlatformRegistration, PlatformService
 from lms_plugin.xapi.errors import LrsSettingsError
@@ -206,6 +209,22 @@ def xapi_resend() -> None:
         resent = XapiStatements(session, _now()).resend_failed()
         AuditTrail(session, _now()).record(COMMAND_LINE, "xapi.resend", f"{resent} failed statement(s) queued again")
     click.echo(f"{resent} statement{'s are' if resent != 1 else ' is'} queued again.")
+
+
+@click.command("export")
+@click.argument("package_format", metavar="scorm12|scorm2004|cmi5", type=click.Choice([f.value for f in PackageFormat]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The zip file to write.")
+@with_appcontext
+def export(package_format: str, out: Path) -> None:
+    """Write the module as a SCORM 1.2, SCORM 2004 4th edition or cmi5 package, for an LMS that takes no LTI tool."""
+    chosen = PackageFormat(package_format)
+    module = wiring.module()
+    package = packages.build(module, chosen, _settings().xapi.activity_base)
+    try:
+        out.write_bytes(package)
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {out}: {error.strerror}") from None
+    click.echo(f"Wrote the {packages.FORMAT_NAMES[chosen]} package of {module.title} to {out} ({len(package):,} bytes)")
 
 
 @platform_group.command("register-link")
@@ -419,7 +438,7 @@ def admin_list() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (db_group, content_group, platform_group, keys_group, xapi_group, serve, emulator, worker):
+    for command in (db_group, content_group, platform_group, keys_group, xapi_group, export, serve, emulator, worker):
         app.cli.add_command(command)
     app.cli.add_command(admin_group)
 

@@ -1,27 +1,43 @@
 """The tool admin's pages: platforms and deployments (and their LRS), the tool's keys, the outbox and its xAPI
-statements, the audit trail.
+statements, the export packages (SCORM 1.2, SCORM 2004, cmi5), the audit trail.
 
 Unlike the student pages these are never framed by an LMS: they are first-party, top-level pages, so the session
 is Flask's signed cookie (HttpOnly, SameSite=Lax, Secure on https, sent to ``/admin`` only). Every POST carries
 the session's CSRF token and leaves a row in the audit trail.
 """
 
+import base64
 import hmac
+import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from exports.packages import PackageFormat
 from lms_plugin import wiring
 from lms_plugin.lti.keys import ToolKeyService
 from lms_plugin.lti.platform_directory import TTL as DIRECTORY_TTL
 from lms_plugin.lti.registration import RegistrationLinks
 from lms_plugin.outbox.store import Outbox
-from lms_plugin.services import admins
+from lms_plugin.services import admins, packages
 from lms_plugin.services.admins import AdminAccounts, AdminError, AdminSummary, AuditTrail, TooManyAttemptsError
 from lms_plugin.services.platforms import PlatformError, PlatformService
 from lms_plugin.xapi.errors import LrsSettingsError
@@ -327,6 +343,53 @@ def resend() -> WerkzeugResponse:
     resent = _audited("outbox.resend", requeue)
     flash(f"{resent} message{'s are' if resent != 1 else ' is'} queued again; the worker sends them now.", "success")
     return redirect(url_for("admin.outbox"), code=303)
+
+
+@blueprint.get("/exports")
+def exports() -> str:
+    return render_template("admin/exports.html", formats=packages.FORMAT_NAMES)
+
+
+def _chosen_format() -> PackageFormat:
+    try:
+        return PackageFormat(request.form.get("format", ""))
+    except ValueError:
+        abort(400, description="Choose a package format: SCORM 1.2, SCORM 2004 or cmi5.")
+
+
+def _record_export(package_format: PackageFormat) -> str:
+    module = wiring.module()
+    _audited("export.build", lambda db: (None, f"{packages.FORMAT_NAMES[package_format]} package of {module.id}"))
+    return packages.file_name(module, package_format)
+
+
+@blueprint.post("/exports")
+def download_export() -> Response:
+    """The package as a download: the form's answer without the page's script."""
+    chosen = _chosen_format()
+    name = _record_export(chosen)
+    package = packages.build(wiring.module(), chosen, wiring.settings().xapi.activity_base)
+    return Response(
+        package, mimetype="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@blueprint.post("/exports/build")
+def build_export() -> Response:
+    """The build as it happens, one JSON line per file written, the last one holding the zip (base64): the page's
+    script shows the progress, then saves the file. Stateless, so any web process can serve it."""
+    chosen = _chosen_format()
+    name = _record_export(chosen)
+    module, base = wiring.module(), wiring.settings().xapi.activity_base
+
+    def lines() -> Iterator[str]:
+        for step in packages.build_steps(module, chosen, base):
+            line: dict[str, object] = {"done": step.done, "total": step.total, "file": step.path}
+            if step.package is not None:
+                line |= {"name": name, "size": len(step.package), "zip": base64.b64encode(step.package).decode()}
+            yield json.dumps(line) + "\n"
+
+    return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
 
 
 @blueprint.get("/audit")
