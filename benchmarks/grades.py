@@ -53,6 +53,7 @@ from benchmarks.launch import (
     add_database_options,
     free_port,
     run_on_database,
+    table,
 )
 from content.model import Option, Question
 from lms_plugin import create_app
@@ -301,14 +302,6 @@ def check_gradebook(app: Flask, learners: Sequence[Learner]) -> Gradebook:
 # --- the run --------------------------------------------------------------------------------------------------
 
 
-def _table(rows: Sequence[tuple[str, str]]) -> str:
-    header = ("figure", "value")
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(2)]
-    lines = [f"{row[0].ljust(widths[0])}  {row[1].rjust(widths[1])}" for row in (header, *rows)]
-    lines.insert(1, f"{'-' * widths[0]}  {'-' * widths[1]}")
-    return "\n".join(lines)
-
-
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
 
@@ -411,7 +404,7 @@ def benchmark(args: argparse.Namespace, database_url: str, workdir: Path) -> int
         f"{args.emulator_workers} workers, {os.cpu_count()} CPUs, Moodle AGS (one column: the module test)"
     )
     print()
-    print(_table(rows))
+    print(table(rows, ("figure", "value")))
     print()
     print(
         "Each submission is the module test started and submitted through AttemptService + GradeSync (two\n"

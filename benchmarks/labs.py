@@ -73,6 +73,7 @@ from benchmarks.launch import (
     free_port,
     percentile,
     run_on_database,
+    table,
 )
 from tests.fake_llm import FakeLLM, ServedTiming
 
@@ -352,16 +353,6 @@ def _distribution(label: str, values: Sequence[float], target: bool) -> tuple[st
     )
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = [
-        "  ".join((cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])) for i, cell in enumerate(row)).rstrip()
-        for row in (header, *rows)
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
 # --- the run --------------------------------------------------------------------------------------------------
 
 
@@ -471,17 +462,17 @@ def benchmark(args: argparse.Namespace, database_url: str, workdir: Path) -> int
     rows.append(
         _distribution("exchange as the browser sees it (sent -> done) ms", [e.done - e.sent for e in exchanges], False)
     )
-    print(_table(header, rows))
+    print(table(rows, header))
     print()
     count = max(len(exchanges), 1)
     print(
-        _table(
-            ("figure", "value"),
+        table(
             [
                 ("exchanges/s (measured phase)", f"{len(exchanges) / measured.wall:.1f}" if measured.wall else "0"),
                 ("tool server CPU ms/exchange (gunicorn master+workers)", _ms(tool_cpu / count)),
                 ("benchmark process CPU ms/exchange (chats + model server)", _ms(own_cpu / count)),
             ],
+            ("figure", "value"),
         )
     )
     print()

@@ -425,9 +425,9 @@ _STEPS = {
 }
 
 
-def _table(rows: Sequence[tuple[str, str, str, str]]) -> str:
-    header = ("figure", "value", "target", "result")
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(4)]
+def table(rows: Sequence[Sequence[str]], header: Sequence[str] = ("figure", "value", "target", "result")) -> str:
+    """Rows under a header, the first column left-aligned and the others right-aligned (every benchmark's)."""
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = [
         "  ".join((cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])) for i, cell in enumerate(row)).rstrip()
         for row in (header, *rows)
@@ -536,7 +536,7 @@ def benchmark(args: argparse.Namespace, database_url: str, workdir: Path) -> int
     for phase in phases:
         print(f"{phase.name:<12} {phase.clients:>7} {phase.launches:>8} {len(phase.failures):>8} {phase.wall:>8.2f}")
     print()
-    print(_table(rows))
+    print(table(rows))
     print()
     print(
         "Latency targets apply to the single-client phase; 'tool part' is the time of the tool's three requests\n"

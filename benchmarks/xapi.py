@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this file's folder would be first on sys.path, where benchmarks/labs.py and exports.py would
@@ -69,11 +69,11 @@ from benchmarks.launch import (
     Server,
     ServerError,
     _backend_delta,
-    _table,
     add_database_options,
     free_port,
     percentile,
     run_on_database,
+    table,
     tree_cpu_seconds,
 )
 from content import Assessment, Module
@@ -169,32 +169,31 @@ class FastSink:
         self.server.server_close()
 
 
-class Sink:
+class Sink(Protocol):
     """What a phase needs of either sink: where it is, credentials, and what it received."""
 
     name: str
     endpoint: str
-    credentials: tuple[str, str] | None = None
+    credentials: tuple[str, str] | None
 
     def received(self) -> dict[str, float]:
         """Statement id -> when the sink received it (epoch seconds)."""
-        raise NotImplementedError
+        ...
 
-    def copies(self) -> Counter[str]:
-        raise NotImplementedError
+    def copies(self) -> Counter[str]: ...
 
-    def batches(self) -> list[int]:
-        raise NotImplementedError
+    def batches(self) -> list[int]: ...
 
     def cpu_seconds(self) -> float | None:
-        return None
+        """The sink's own CPU time, when it runs in a process of its own."""
+        ...
 
-    def stop(self) -> None:
-        raise NotImplementedError
+    def stop(self) -> None: ...
 
 
-class Fast(Sink):
+class Fast:
     name = "fast"
+    credentials: tuple[str, str] | None = None
 
     def __init__(self) -> None:
         self.sink = FastSink()
@@ -213,11 +212,14 @@ class Fast(Sink):
         with self.sink.lock:
             return list(self.sink.batches)
 
+    def cpu_seconds(self) -> float | None:
+        return None  # in this process: its CPU is the benchmark's
+
     def stop(self) -> None:
         self.sink.stop()
 
 
-class RalphSink(Sink):
+class RalphSink:
     name = "ralph"
 
     def __init__(self, workdir: Path) -> None:
@@ -226,7 +228,7 @@ class RalphSink(Sink):
         self.ralph = Ralph(workdir)
         self.ralph.start()
         self.endpoint = self.ralph.endpoint
-        self.credentials = (self.ralph.username, self.ralph.password)
+        self.credentials: tuple[str, str] | None = (self.ralph.username, self.ralph.password)
 
     def received(self) -> dict[str, float]:
         found: dict[str, float] = {}
@@ -868,7 +870,7 @@ def benchmark(args: argparse.Namespace, database_url: str, workdir: Path) -> int
             return 2
         sinks.remove("ralph")
         skipped.append("ralph (not installed: `make ralph`)")
-    ralph: list[Sink | Exception] = []
+    ralph: list[RalphSink | Exception] = []
     starting = threading.Thread(target=_start_ralph, args=(workdir / "ralph", ralph), name="ralph-start")
     if "ralph" in sinks:
         starting.start()  # while the fast sink runs
@@ -882,8 +884,9 @@ def benchmark(args: argparse.Namespace, database_url: str, workdir: Path) -> int
                 starting.join()
                 if isinstance(ralph[0], Exception):
                     raise ralph[0]
-            sink = Fast() if name == "fast" else ralph[0]
-            assert isinstance(sink, Sink)
+            found = Fast() if name == "fast" else ralph[0]
+            assert not isinstance(found, Exception)
+            sink: Sink = found
             try:
                 results += run_sink(args, app, sink, workers)
             finally:
@@ -897,7 +900,7 @@ def benchmark(args: argparse.Namespace, database_url: str, workdir: Path) -> int
         if starting.is_alive() or ralph:
             starting.join()
             for found in ralph:
-                if isinstance(found, Sink):
+                if isinstance(found, RalphSink):
                     found.stop()
         db.dispose()
 
@@ -910,9 +913,9 @@ def benchmark(args: argparse.Namespace, database_url: str, workdir: Path) -> int
     if skipped:
         print(f"skipped: {', '.join(skipped)}")
     print()
-    print(_table([("outbox worker start-up s (before any phase)", _s(startup), "", "")]))
+    print(table([("outbox worker start-up s (before any phase)", _s(startup), "", "")]))
     print()
-    print(_table([row for result in results for row in _rows(result)]))
+    print(table([row for result in results for row in _rows(result)]))
     print()
     print(
         "Each answer is one transaction through AttemptService with the product's StatementLog; quiz and test\n"
