@@ -42,8 +42,8 @@ def test_script_html_and_javascript_links_from_the_model_are_shown_as_text(
     for link in reply.get_by_text("click").all() + reply.get_by_text("open the docs").all():
         link.click()
     assert tool_frame(page).evaluate("() => window.pwned") is None
-    # The same reply, rendered again from the transcript when the page is reloaded.
-    page.reload()
+    # The same reply, rendered again from the stored transcript when the student launches again.
+    page.goto(course_url(port, "canvas", placement="link-lab-2"))
     expect(frame.locator(".message-assistant .reply strong").last).to_have_text("tail sampling")
     assert frame.locator(".message-assistant .reply script").count() == 0
     assert tool_frame(page).evaluate("() => window.pwned") is None
