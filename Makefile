@@ -23,10 +23,12 @@ fresh-venv:
 	rm -rf $(VENV)
 	$(MAKE) --no-print-directory $(VENV)/.installed
 
-# The browser tests' tools: Debian's Chromium, which Playwright drives (Playwright's own browser download is
-# not used), and the npm packages in package.json (axe-core), rebuilt from the lock file on every run like .venv.
+# The tests' tools: Debian's Chromium, which Playwright drives (Playwright's own browser download is not used),
+# poppler-utils and zbar-tools, which read certificate PDFs back (text, page size, the QR code on the rendered
+# page), and the npm packages in package.json (axe-core …), rebuilt from the lock file on every run like .venv.
 test-tools:
-	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	@test -x /usr/bin/chromium -a -x /usr/bin/pdftotext -a -x /usr/bin/zbarimg || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y chromium poppler-utils zbar-tools; }
 	rm -rf node_modules
 	npm ci --no-audit --no-fund
 

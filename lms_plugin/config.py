@@ -70,6 +70,24 @@ class XapiSettings:
 
 
 @dataclass(frozen=True)
+class CertificateSettings:
+    """Certificates for passing the module test: the PDF's page and where PDFs are stored."""
+
+    page_size: str  # A4 or Letter, landscape
+    issuer_name: str  # the issuing organisation named on certificates and in the credential
+    storage_dir: Path  # rendered PDFs
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long learner data that is only kept for review is kept, in days; the worker purges daily."""
+
+    lab_transcript_days: int
+    span_days: int
+    outbox_days: int  # delivered (and superseded) outbox rows
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     data_dir: Path
@@ -90,6 +108,8 @@ class Settings:
     otlp_endpoint: str | None
     genai_capture: str
     xapi: XapiSettings
+    certificates: CertificateSettings
+    retention: RetentionSettings
 
     @property
     def is_production(self) -> bool:
@@ -189,6 +209,28 @@ class _SettingsSchema(Schema):
     )
     xapi_actor_email = fields.Boolean(load_default=False, data_key="XAPI_ACTOR_EMAIL")
     xapi_lab_text = fields.Boolean(load_default=False, data_key="XAPI_LAB_TEXT")
+    certificate_page_size = fields.String(
+        load_default="A4", validate=validate.OneOf(("A4", "Letter")), data_key="CERTIFICATE_PAGE_SIZE"
+    )
+    certificate_issuer = fields.String(
+        load_default="Tracebook", validate=validate.Length(min=1, max=255), data_key="CERTIFICATE_ISSUER"
+    )
+    storage_dir = fields.String(load_default=None, validate=validate.Length(min=1), data_key="STORAGE_DIR")
+    retention_lab_transcript_days = fields.Integer(
+        load_default=365,
+        validate=validate.Range(min=1, max=36_500, error="must be from 1 to 36500 days"),
+        data_key="RETENTION_LAB_TRANSCRIPT_DAYS",
+    )
+    retention_span_days = fields.Integer(
+        load_default=90,
+        validate=validate.Range(min=1, max=36_500, error="must be from 1 to 36500 days"),
+        data_key="RETENTION_SPAN_DAYS",
+    )
+    retention_outbox_days = fields.Integer(
+        load_default=30,
+        validate=validate.Range(min=1, max=36_500, error="must be from 1 to 36500 days"),
+        data_key="RETENTION_OUTBOX_DAYS",
+    )
     otlp_endpoint = fields.Url(
         load_default=None, require_tld=False, schemes={"http", "https"}, data_key="OTEL_EXPORTER_OTLP_ENDPOINT"
     )
@@ -321,5 +363,15 @@ def load_settings(
             activity_base=(data["xapi_activity_base"] or f"{base_url}/xapi").rstrip("/"),
             actor_email=data["xapi_actor_email"],
             lab_text=data["xapi_lab_text"],
+        ),
+        certificates=CertificateSettings(
+            page_size=data["certificate_page_size"],
+            issuer_name=data["certificate_issuer"],
+            storage_dir=Path(data["storage_dir"]).resolve() if data["storage_dir"] else data_dir / "storage",
+        ),
+        retention=RetentionSettings(
+            lab_transcript_days=data["retention_lab_transcript_days"],
+            span_days=data["retention_span_days"],
+            outbox_days=data["retention_outbox_days"],
         ),
     )

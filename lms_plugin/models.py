@@ -541,3 +541,55 @@ class EmulatorPlacement(Base):
     url: Mapped[str] = mapped_column(String(2048))
     line_item_id: Mapped[int | None] = mapped_column(ForeignKey("emulator_line_items.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
+
+
+class CredentialKey(Base):
+    """The keys that sign certificates (VC-JWT), apart from the LTI keys: a credential must verify for years,
+    so a retired key stops signing but stays in the issuer's published key set for good."""
+
+    __tablename__ = "credential_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
+
+
+class CertificateRow(Base):
+    """A certificate issued for passing the module test. It outlives its holder's data: erasure clears the
+    name, the credential and the PDF and revokes it, so its verification page still answers (without them)."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("learner_id", "course_id", "module_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # short and URL-safe: the verification URL
+    learner_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"), index=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"), index=True)
+    module_id: Mapped[str] = mapped_column(String(64))
+    attempt_id: Mapped[str | None] = mapped_column(String(64))  # not a key: attempts may be erased
+    version: Mapped[int] = mapped_column(Integer)
+    holder_name: Mapped[str | None] = mapped_column(String(255))
+    module_title: Mapped[str] = mapped_column(String(255))
+    issuer_name: Mapped[str] = mapped_column(String(255))
+    score_correct: Mapped[int] = mapped_column(Integer)
+    score_total: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime]
+    credential_jwt: Mapped[str | None] = mapped_column(Text)
+    credential_sha256: Mapped[str | None] = mapped_column(String(64))
+    kid: Mapped[str] = mapped_column(String(64))
+    pdf_path: Mapped[str | None] = mapped_column(String(255))  # relative to the storage folder
+    pdf_rendered_at: Mapped[datetime | None]
+    superseded_by: Mapped[str | None] = mapped_column(String(32))
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class MaintenanceRun(Base):
+    """When a periodic job (the retention purge) last ran, so any number of workers run it once per period."""
+
+    __tablename__ = "maintenance_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_run_at: Mapped[datetime]
