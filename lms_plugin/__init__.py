@@ -39,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["tracebook.platform_keys"] = PlatformKeys(HttpKeySetFetcher())
     app.extensions["tracebook.platform_directory"] = PlatformDirectory()
 
-    from lms_plugin.blueprints import instructor, labs, lti, registration, student
+    from lms_plugin.blueprints import certificates, instructor, labs, lti, registration, student
 
     telemetry.init_app(app, settings.otlp_endpoint)
     lab_runtime.init_app(app, settings, app.extensions["tracebook.telemetry"])
@@ -49,13 +49,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(student.api)
     app.register_blueprint(labs.blueprint)
     app.register_blueprint(labs.api)
+    app.register_blueprint(certificates.public)  # verification pages and the issuer's documents: no login
+    app.register_blueprint(certificates.files)
     from lms_plugin.blueprints import deep_linking
 
     app.register_blueprint(deep_linking.blueprint)  # an instructor placing the module (LTI Deep Linking 2.0)
     app.register_blueprint(instructor.blueprint)
-    from lms_plugin.blueprints import admin
+    from lms_plugin.blueprints import admin, privacy
 
     admin.init_app(app)  # the tool admin's pages, and the session cookie they (alone) use
+    app.register_blueprint(privacy.blueprint)  # admin pages for one learner's data: export, erasure
     app.jinja_env.globals["tb_url"] = student.student_url
     if settings.emulator:
         from lms_plugin.emulator import views

@@ -1,6 +1,7 @@
 """The ``tracebook`` admin command (click, through the Flask CLI)."""
 
 import gc
+import getpass
 import json
 import signal
 import sys
@@ -8,7 +9,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 from flask import Flask, current_app
@@ -28,7 +29,12 @@ from lms_plugin.lti.keys import ToolKeyService
 from lms_plugin.lti.registration import RegistrationLinks
 from lms_plugin.services import packages
 from lms_plugin.services.admins import COMMAND_LINE, AdminAccounts, AdminError, AuditTrail, normalise_username
+from lms_plugin.services.certificates import CertificateError, CertificateRegistry, CertificateStatus
+from lms_plugin.services.credential_keys import CredentialKeys
+from lms_plugin.services.erasure import OUTSIDE_THE_TOOL, LearnerErasure
+from lms_plugin.services.learner_export import HOLDING_LABELS, UnknownLearnerError, export_learner, summarise
 from lms_plugin.services.platforms import PlatformError, PlatformRegistration, PlatformService
+from lms_plugin.services.retention import purge, record_run
 from lms_plugin.xapi.errors import LrsSettingsError
 from lms_plugin.xapi.lrs import LrsDirectory, PlatformLrsSettings
 from lms_plugin.xapi.store import STATES, XapiStatements
@@ -44,6 +50,7 @@ content_group = AppGroup("content", help="The module's content files.")
 platform_group = AppGroup("platform", help="LMS platforms (LTI 1.3 registrations) and their deployments.")
 keys_group = AppGroup("keys", help="The tool's own LTI signing keys.")
 xapi_group = AppGroup("xapi", help="Learning records (xAPI statements) and the Learning Record Store they go to.")
+certificates_group = AppGroup("certificates", help="Certificates: list, revoke, verify a credential file, keys.")
 
 
 def _now() -> datetime:
@@ -437,10 +444,149 @@ def admin_list() -> None:
         click.echo(f"{admin.username}  created {admin.created_at:%Y-%m-%d}, last login {last}")
 
 
+@certificates_group.command("list")
+@click.option("--status", type=click.Choice([s.value for s in CertificateStatus]), default=None, help="Only these.")
+def certificates_list(status: str | None) -> None:
+    """Every certificate issued, newest first: id, version, status, score, date, holder."""
+    with database().transaction() as session:
+        found = CertificateRegistry(session, _now()).all()
+    shown = [c for c in found if status is None or c.status == status]
+    if not shown:
+        click.echo("No certificates." if status is None else f"No {status} certificates.")
+    for c in shown:
+        holder = c.holder_name or "(erased)"
+        click.echo(
+            f"{c.id}  v{c.version}  {c.status:<10}  {c.score_correct}/{c.score_total}  {c.issued_at:%Y-%m-%d}  {holder}"
+        )
+
+
+@certificates_group.command("revoke")
+@click.argument("certificate_id")
+@click.option("--reason", required=True, help="Shown on the certificate's verification page.")
+def certificates_revoke(certificate_id: str, reason: str) -> None:
+    """Revoke a certificate; its verification page then says so, with the reason."""
+    try:
+        with database().transaction() as session:
+            revoked = CertificateRegistry(session, _now()).revoke(certificate_id, reason, COMMAND_LINE)
+            AuditTrail(session, _now()).record(
+                COMMAND_LINE, "certificates.revoke", f"revoked certificate {revoked.id}: {revoked.revoked_reason}"
+            )
+    except CertificateError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Revoked {revoked.id}: {_settings().base_url}/c/{revoked.id} now says so.")
+
+
+@certificates_group.command("verify")
+@click.argument("file", type=click.File("rb"))
+def certificates_verify(file: BinaryIO) -> None:
+    """Check a credential file (the JSON download, or its JWT) against the issuer's key set; exit 1 if not valid."""
+    with database().transaction() as session:
+        verification, certificate = CertificateRegistry(session, _now()).verify(file.read())
+    if not verification.valid:
+        raise click.ClickException(f"NOT VALID: {verification.reason}")
+    if certificate is None:
+        click.echo(f"Signature valid (key {verification.kid}), but this tool no longer holds the certificate.")
+        sys.exit(1)
+    click.echo(f"Signature valid (key {verification.kid}): certificate {certificate.id} is {certificate.status}.")
+    if certificate.status is not CertificateStatus.VALID:
+        detail = certificate.revoked_reason if certificate.revoked_reason else f"by {certificate.superseded_by}"
+        click.echo(f"{certificate.status.capitalize()}: {detail}")
+        sys.exit(1)
+
+
+@certificates_group.command("rotate-key")
+def certificates_rotate_key() -> None:
+    """Sign new certificates with a new key; every earlier key stays published, so what they signed verifies."""
+    with database().transaction() as session:
+        kid = CredentialKeys(session, _now()).rotate()
+        AuditTrail(session, _now()).record(COMMAND_LINE, "certificates.rotate_key", f"now signing with {kid}")
+    click.echo(f"Certificates are now signed with key {kid}.")
+
+
+learner_group = AppGroup("learner", help="One learner's data: export it (access request) or erase it (erasure).")
+retention_group = AppGroup("retention", help="Learner data whose retention period has ended (TRACEBOOK_RETENTION_*).")
+_ISSUER = click.option("--issuer", required=True, help="The learner's platform issuer, e.g. https://lms.example.edu.")
+_SUB = click.option("--sub", required=True, help="The learner's LTI user id (sub) at that platform.")
+
+
+def _cli_actor() -> str:
+    """The audit trail's name for whoever ran a learner command: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return COMMAND_LINE
+
+
+@learner_group.command("export")
+@_ISSUER
+@_SUB
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The zip file to write.")
+def learner_export(issuer: str, sub: str, out: Path) -> None:
+    """Write everything the tool holds about a learner: JSON files and a README in a zip, to give them."""
+    try:
+        # The file is written before the audit row commits: no export is recorded that was not made.
+        with database().transaction() as session:
+            made = export_learner(session, wiring.module(), _settings(), _now(), (issuer, sub), _cli_actor())
+            out.write_bytes(made.archive)
+    except UnknownLearnerError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {out}: {error.strerror}") from None
+    click.echo(f"Wrote {out} ({len(made.archive):,} bytes, {len(made.files)} files); reference {made.reference}.")
+
+
+@learner_group.command("erase")
+@_ISSUER
+@_SUB
+@click.option("--yes", is_flag=True, help="Erase without asking for confirmation.")
+def learner_erase(issuer: str, sub: str, yes: bool) -> None:
+    """Erase a learner's data: every row, their certificates revoked and stripped, their xAPI statements voided."""
+    try:
+        with database().transaction() as session:
+            summary = summarise(session, issuer, sub)
+        if not yes:
+            click.echo(f"{summary.name or 'A learner without a name'} ({summary.sub} at {summary.issuer}):")
+            for table, n in summary.holdings.items():
+                click.echo(f"{n:>8}  {HOLDING_LABELS.get(table, table)}")
+            click.confirm(f"Erase these {summary.rows} rows? This cannot be undone", abort=True)
+        report = LearnerErasure(database(), _settings(), wiring.clock()).erase(issuer, sub, _cli_actor())
+    except UnknownLearnerError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Erased {report.rows_deleted} rows; {report.certificates_revoked} certificate(s) revoked, "
+        f"{report.files_removed} PDF(s) deleted; {report.statements_voided} xAPI statement(s) voided, "
+        f"{report.statements_dropped} unsent dropped. Reference {report.reference} (in the audit trail)."
+    )
+    if report.files_left:
+        click.echo(f"Delete these from the storage folder by hand: {', '.join(report.files_left)}", err=True)
+    for note in OUTSIDE_THE_TOOL:
+        click.echo(f"- {note}")
+    click.echo(f"The learner's identifiers in LRSs (not stored): {'; '.join(report.lrs_identifiers)}")
+
+
+@retention_group.command("purge")
+def retention_purge() -> None:
+    """Remove now what has outlived its retention period (the outbox workers do this once a day on their own)."""
+    kept = _settings().retention
+    with database().transaction() as session:
+        record_run(session, _now(), only_if_due=False)
+        counts = purge(session, kept, _now())
+        AuditTrail(session, _now()).record(COMMAND_LINE, "retention.purge", str(counts))
+    click.echo(
+        f"Kept {kept.lab_transcript_days} days of lab text, {kept.span_days} of spans, {kept.outbox_days} of sent "
+        f"messages: {counts}."
+    )
+
+
 def init_app(app: Flask) -> None:
-    for command in (db_group, content_group, platform_group, keys_group, xapi_group, export, serve, emulator, worker):
+    for command in (
+        db_group, content_group, platform_group, keys_group, xapi_group, certificates_group, export, serve, emulator,
+        worker,
+    ):  # fmt: skip
         app.cli.add_command(command)
     app.cli.add_command(admin_group)
+    app.cli.add_command(learner_group)
+    app.cli.add_command(retention_group)
 
 
 def _create_app_for_cli() -> Flask:

@@ -17,6 +17,10 @@ from lms_plugin.lti.ags import ServiceClient
 from lms_plugin.lti.keys import SigningKey, ToolKeyService
 from lms_plugin.lti.platform_directory import PlatformDirectory
 from lms_plugin.outbox.worker import OutboxWorker
+from lms_plugin.services.certificate_pdfs import CertificatePdfSender
+from lms_plugin.services.certificates import CHANNEL as CERTIFICATES
+from lms_plugin.services.retention import DailyPurge
+from lms_plugin.storage import FileStorage
 from lms_plugin.xapi.lrs import LrsDirectory
 from lms_plugin.xapi.sender import LrsSender
 from lms_plugin.xapi.store import CHANNEL as XAPI
@@ -52,10 +56,12 @@ def outbox_worker(app: Flask, name: str | None = None) -> OutboxWorker:
         {
             AGS: AgsSender(db, directory, client, clock),
             XAPI: LrsSender(db, LrsDirectory(settings.xapi), clock, settings.xapi),
+            CERTIFICATES: CertificatePdfSender(db, FileStorage(settings.certificates.storage_dir), settings, clock),
         },
         clock,
         name=name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
         tracer=app.extensions["tracebook.telemetry"].tracer("tracebook.outbox"),
+        chores=[DailyPurge(db, clock, settings.retention)],  # once a day across all workers
     )
 
 

@@ -308,6 +308,25 @@ class Statements:
             result={"completion": True},
         )
 
+    def earned(
+        self, who: Learner, where: Where, registration: str, certificate_id: str, correct: int, total: int, at: datetime
+    ) -> dict[str, Any]:
+        """A certificate issued for passing the module (``registration``: the test attempt that earned it). The
+        module is the object; each certificate version has its own id, carried as an extension so a report can
+        link to its verification page."""
+        registration = _registration(registration)
+        return self._statement(
+            statement_id("earned", certificate_id),
+            who,
+            Verb.EARNED,
+            self._module_activity(),
+            where,
+            registration,
+            at=at,
+            result={"score": {"scaled": float(Fraction(correct, total)), "raw": correct, "min": 0, "max": total}},
+            extensions={self.ids.extension(Extension.CERTIFICATE_ID): certificate_id},
+        )
+
     def _statement(
         self,
         identifier: str,
@@ -330,16 +349,24 @@ class Statements:
         }
         if result is not None:
             statement["result"] = result
-        statement["context"] = self._context(where, registration, question_of, extensions or {})
+        statement["context"] = self._context(activity["id"], where, registration, question_of, extensions or {})
         statement["timestamp"] = _timestamp(at)
         return statement
 
     def _context(
-        self, where: Where, registration: str, question_of: Assessment | None, extensions: dict[str, Any]
+        self,
+        activity_id: str,
+        where: Where,
+        registration: str,
+        question_of: Assessment | None,
+        extensions: dict[str, Any],
     ) -> dict[str, Any]:
-        # A unit sits in the module; a question sits in its assessment, and the module then groups it.
+        # A unit sits in the module; a question sits in its assessment, and the module then groups it; the
+        # module itself sits in the course.
         course = self._course_activity(where)
-        if question_of is None:
+        if activity_id == self.ids.module(self.module):
+            parent, grouping = course, []
+        elif question_of is None:
             parent, grouping = self._module_activity(), [course]
         else:
             parent, grouping = self._assessment_activity(question_of), [self._module_activity(), course]
@@ -351,7 +378,7 @@ class Statements:
         }
         context: dict[str, Any] = {
             "registration": registration,
-            "contextActivities": {"parent": [parent], "grouping": grouping},
+            "contextActivities": {"parent": [parent], "grouping": grouping} if grouping else {"parent": [parent]},
         }
         if where.platform_name:
             context["platform"] = where.platform_name

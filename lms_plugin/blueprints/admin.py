@@ -39,12 +39,15 @@ from lms_plugin.lti.registration import RegistrationLinks
 from lms_plugin.outbox.store import Outbox
 from lms_plugin.services import admins, packages
 from lms_plugin.services.admins import AdminAccounts, AdminError, AdminSummary, AuditTrail, TooManyAttemptsError
+from lms_plugin.services.certificates import CertificateError, CertificateRegistry, issuer_profile
+from lms_plugin.services.credential_keys import CredentialKeys
 from lms_plugin.services.platforms import PlatformError, PlatformService
 from lms_plugin.xapi.errors import LrsSettingsError
 from lms_plugin.xapi.lrs import LrsDirectory, PlatformLrsSettings
 from lms_plugin.xapi.store import XapiStatements
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+CERTIFICATES_SHOWN = 200
 
 SESSION_LIFETIME = timedelta(hours=8)
 PUBLIC_ENDPOINTS = frozenset({"admin.login"})
@@ -343,6 +346,50 @@ def resend() -> WerkzeugResponse:
     resent = _audited("outbox.resend", requeue)
     flash(f"{resent} message{'s are' if resent != 1 else ' is'} queued again; the worker sends them now.", "success")
     return redirect(url_for("admin.outbox"), code=303)
+
+
+@blueprint.get("/certificates")
+def certificates() -> str:
+    with wiring.transaction() as db:
+        issued = CertificateRegistry(db, _now()).all(limit=CERTIFICATES_SHOWN)
+        keys = CredentialKeys(db, _now())
+        current = keys.current().kid
+        published = list(keys.key_set())
+    return render_template(
+        "admin/certificates.html",
+        certificates=issued,
+        shown=CERTIFICATES_SHOWN,
+        current=current,
+        published=published,
+        key_set_url=issuer_profile(wiring.settings()).key_set_url,
+    )
+
+
+@blueprint.post("/certificates/<certificate_id>/revoke")
+def revoke_certificate(certificate_id: str) -> WerkzeugResponse:
+    def revoke(db: Session) -> tuple[str, str]:
+        reason = request.form.get("reason", "")
+        revoked = CertificateRegistry(db, _now()).revoke(certificate_id, reason, f"admin {_admin().username}")
+        return revoked.id, f"revoked certificate {revoked.id}: {revoked.revoked_reason}"
+
+    try:
+        revoked = _audited("certificates.revoke", revoke)
+    except CertificateError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"Certificate {revoked} is revoked; its verification page says so.", "success")
+    return redirect(url_for("admin.certificates"), code=303)
+
+
+@blueprint.post("/certificates/keys/rotate")
+def rotate_credential_key() -> WerkzeugResponse:
+    def rotate(db: Session) -> tuple[str, str]:
+        kid = CredentialKeys(db, _now()).rotate()
+        return kid, f"certificates are now signed with key {kid}"
+
+    kid = _audited("certificates.rotate_key", rotate)
+    flash(f"Certificates are now signed with key {kid}; every earlier key stays published.", "success")
+    return redirect(url_for("admin.certificates"), code=303)
 
 
 @blueprint.get("/exports")

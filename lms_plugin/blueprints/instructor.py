@@ -23,6 +23,7 @@ from lms_plugin.lti.sessions import SessionService, ToolSession
 from lms_plugin.models import Course, Learner, OutboxMessage, Placement
 from lms_plugin.outbox.store import Outbox
 from lms_plugin.services.attempt_resets import reset_latest_attempt
+from lms_plugin.services.certificates import CertificateError, CertificateRegistry
 from lms_plugin.services.course_settings import CourseSettingsService, PlacementChoice, SettingsError
 from lms_plugin.services.dashboard import Dashboard, DashboardService
 from lms_plugin.services.roster import RosterService
@@ -69,6 +70,7 @@ def dashboard() -> str:
         settings = CourseSettingsService(r.session, module, wiring.clock().now())
         choice = settings.choice(r.tool.placement_id)
         audit = settings.audit(r.course.id)
+        certificates = CertificateRegistry(r.session, wiring.clock().now()).of_course(r.course.id)
     question_bars = bars(
         [
             (str(q.number), float(q.share_correct or 0), f"{round(float(q.share_correct or 0) * 100)}%")
@@ -90,6 +92,7 @@ def dashboard() -> str:
         roster_problem=roster_problem,
         question_bars=question_bars,
         distribution_bars=distribution_bars,
+        certificates=certificates,
     )
 
 
@@ -175,6 +178,18 @@ def reset_attempt(learner_id: int) -> WerkzeugResponse:
         except SettingsError as error:
             abort(404, description=str(error))
     return redirect(student_url("instructor.dashboard", _anchor="students-heading"), code=303)
+
+
+@blueprint.post("/certificates/<certificate_id>/revoke")
+def revoke_certificate(certificate_id: str) -> WerkzeugResponse:
+    with _instructor() as r:
+        try:
+            CertificateRegistry(r.session, wiring.clock().now()).revoke(
+                certificate_id, request.form.get("reason", ""), _actor(r.tool), course_id=r.course.id
+            )
+        except CertificateError as error:
+            abort(400, description=str(error))
+    return redirect(student_url("instructor.dashboard", _anchor="certificates"), code=303)
 
 
 @blueprint.post("/sync/<int:message_id>/resend")

@@ -23,6 +23,7 @@ from lms_plugin.lti.context import WHOLE_MODULE
 from lms_plugin.lti.sessions import SessionService, ToolSession
 from lms_plugin.presenters import quiz_questions, review_questions, test_questions
 from lms_plugin.services.attempts import AttemptService
+from lms_plugin.services.certificates import CertificateIssuer, CertificateRegistry
 from lms_plugin.services.course_settings import CourseSettingsService
 from lms_plugin.services.progress import ProgressService
 from lms_plugin.services.records import RecordRef
@@ -47,13 +48,36 @@ class _Request:
     @property
     def attempts(self) -> AttemptService:
         grades = GradeSync(self.session, wiring.module(), wiring.clock(), GradeTarget.of(self.tool))
+        statements = self.statements
         return AttemptService(
-            self.session, wiring.module(), wiring.clock(), events=(grades, self.statements), settings=self.settings
+            self.session,
+            wiring.module(),
+            wiring.clock(),
+            events=(grades, statements, self.certificates(statements)),
+            settings=self.settings,
+        )
+
+    def certificates(self, statements: StatementLog | None = None) -> CertificateIssuer:
+        return CertificateIssuer(
+            self.session,
+            wiring.module(),
+            wiring.clock(),
+            wiring.settings(),
+            self.record.id,
+            events=(statements or self.statements,),
         )
 
     @property
     def statements(self) -> StatementLog:
         return StatementLog(self.session, wiring.module(), wiring.clock(), self.tool, wiring.settings().xapi)
+
+    def certificate_panel(self) -> dict[str, object]:
+        """What the overview and the result page show of the student's certificates."""
+        registry = CertificateRegistry(self.session, wiring.clock().now())
+        return {
+            "certificates": registry.of_learner(self.tool.learner_id, self.tool.course_id),
+            "needs_name": self.certificates().needs_name(),
+        }
 
     @property
     def progress(self) -> ProgressService:
@@ -100,7 +124,9 @@ def unit(unit: str) -> str:
     if unit == WHOLE_MODULE:
         with student() as r:
             overview = dataclasses.replace(r.progress.overview(r.record.id), attempts_allowed=r.settings.test_attempts)
-            return render_template("student/overview.html", module=module, overview=overview, tool=r.tool)
+            return render_template(
+                "student/overview.html", module=module, overview=overview, tool=r.tool, **r.certificate_panel()
+            )
     kinds = {u.id: u.kind for u in module.units}
     if unit not in kinds:
         abort(404, description=f"There is no '{unit}' in this module.")
@@ -224,6 +250,7 @@ def test_result(attempt_id: str) -> str:
     with student() as r:
         history = r.attempts.history(r.record, test.id)
         settings = r.settings
+        panel = r.certificate_panel()
     attempt = next((a for a in history if a.id == attempt_id and a.is_submitted), None)
     if attempt is None:
         abort(404, description="That test attempt is not yours or is not submitted yet.")
@@ -249,6 +276,7 @@ def test_result(attempt_id: str) -> str:
         questions=review_questions(attempt, test, review),
         attempts_left=attempts_left,
         in_progress=any(not a.is_submitted for a in history),
+        **panel,
     )
 
 

@@ -6,7 +6,7 @@ import logging
 import random
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 
 from opentelemetry import trace
@@ -40,6 +40,7 @@ class OutboxWorker:
         batch_size: int = 100,
         lease_ttl: timedelta = timedelta(seconds=30),
         tracer: Tracer | None = None,
+        chores: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.db = db
         self.senders = senders
@@ -50,6 +51,8 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease_ttl = lease_ttl
         self.tracer = tracer or trace.get_tracer(__name__)
+        # Periodic jobs (the daily retention purge) that each decide cheaply whether they are due.
+        self.chores = chores
 
     def _holds_lease(self, session: Session) -> bool:
         """Take or renew the SQLite lease, atomically: two workers racing for it cannot both win."""
@@ -139,9 +142,17 @@ class OutboxWorker:
                     self._apply(row, outcomes[message.id])
         return len(messages)
 
+    def run_chores(self) -> None:
+        for chore in self.chores:
+            try:
+                chore()
+            except Exception:  # a failing chore must not stop deliveries
+                log.exception("outbox worker %s: a periodic job failed", self.name)
+
     def run(self, stop: threading.Event, idle: float = 1.0) -> None:
         """Deliver until ``stop`` is set; when nothing is due, wait ``idle`` seconds (or until stopped)."""
         while not stop.is_set():
+            self.run_chores()
             try:
                 handled = self.run_once()
             except Exception:

@@ -1,7 +1,7 @@
 """A learner's xAPI statements, queued in the outbox in the same transaction as what they record (an answer, an
-attempt started or submitted, a lesson read, a lab exchange), so a statement exists exactly when its event does.
-Who and where come from the launch: the actor is the LMS account (issuer, ``sub``), never the e-mail unless the
-admin allows it; the LMS course, deployment and resource link travel as context."""
+attempt started or submitted, a lesson read, a lab exchange, a certificate issued), so a statement exists exactly
+when its event does. Who and where come from the launch: the actor is the LMS account (issuer, ``sub``), never the
+e-mail unless the admin allows it; the LMS course, deployment and resource link travel as context."""
 
 import uuid
 from datetime import datetime
@@ -18,6 +18,7 @@ from lms_plugin.config import XapiSettings
 from lms_plugin.lti.sessions import ToolSession
 from lms_plugin.models import Course, LabExchangeRow, Platform
 from lms_plugin.outbox.store import Outbox
+from lms_plugin.services.certificates import IssuedCertificate
 from lms_plugin.xapi.lrs import LrsDirectory
 from lms_plugin.xapi.store import queue_statement
 
@@ -96,3 +97,12 @@ class StatementLog:
 
     def lab_completed(self, lab: Lab, attempt_id: str) -> None:
         self._queue(self.statements.lab_completed(self.who, self.where, attempt_id, lab.id, self.clock.now()))
+
+    # Certificates (the CertificateEvents of the certificate issuer)
+    def certificate_issued(self, certificate: IssuedCertificate) -> None:
+        self._queue(
+            self.statements.earned(
+                self.who, self.where, certificate.attempt_id, certificate.id, certificate.score_correct,
+                certificate.score_total, certificate.issued_at,
+            )
+        )  # fmt: skip

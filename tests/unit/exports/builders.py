@@ -1,14 +1,19 @@
-"""Builders for the xAPI tests: a learner in a Canvas course, and one statement of every kind for real content."""
+"""Builders for the exports tests: a learner in a Canvas course, one xAPI statement of every kind for real content,
+and the facts a certificate states."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from content import AssessmentKind, Module
+from exports.certificates import CertificateFacts
 from exports.xapi import ActivityIds, Learner, Statements, Where
 
 BASE = "https://tracebook.example.edu/xapi"
 ISSUER = "https://canvas.example.edu"
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+# With a fraction of a second, which the credential drops: its nbf counts whole seconds.
+CERTIFICATE_ISSUED = datetime(2026, 11, 28, 14, 3, 7, 250_000, tzinfo=UTC)
 REGISTRATION = "6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"
 LAB_REGISTRATION = "0b9d8c7e-6f5a-4b3c-9d2e-1f0a9b8c7d6e"
 
@@ -52,6 +57,7 @@ def every_statement(module: Module) -> list[dict[str, Any]]:
         found.append(exchange(build, lab.id, include_text=False))
         found.append(exchange(build, lab.id, include_text=True, turn=2))
         found.append(build.lab_completed(WHO, WHERE, LAB_REGISTRATION, lab.id, T0))
+    found.append(build.earned(WHO, WHERE, REGISTRATION, "K7M2-9QXD-4TJA", 13, 15, T0))
     return found
 
 
@@ -81,3 +87,20 @@ def exchange(
         include_text=include_text,
         at=T0,
     )
+
+
+def make_certificate_facts(**changes: Any) -> CertificateFacts:
+    """A first certificate for a passed module test; ``changes`` replace any of its fields."""
+    facts = CertificateFacts(
+        certificate_id="K7M2-9QXD-4TJA",
+        version=1,
+        holder_name="Ada Lovelace",
+        module_id="module-3-tracing-llm-calls",
+        module_title="Tracing LLM Calls",
+        score_correct=13,
+        score_total=15,
+        issued_at=CERTIFICATE_ISSUED,
+        issuer_name="Northwind University (Canvas)",
+        verification_url="https://tracebook.example.edu/c/K7M2-9QXD-4TJA",
+    )
+    return dataclasses.replace(facts, **changes)

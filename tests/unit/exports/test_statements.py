@@ -114,6 +114,21 @@ def test_a_unit_sits_in_the_module_and_the_course(module: Module) -> None:
     assert activities["grouping"][0]["definition"]["name"] == {"en-US": "LLM Operations 101"}
 
 
+def test_a_certificate_is_earned_on_the_module_which_sits_in_the_course(module: Module) -> None:
+    statement = make_statements(module).earned(WHO, WHERE, REGISTRATION, "K7M2-9QXD-4TJA", 13, 15, T0)
+
+    assert statement["verb"] == {"id": "http://id.tincanapi.com/verb/earned", "display": {"en-US": "earned"}}
+    assert statement["object"]["id"] == f"{BASE}/modules/tracing-llm-calls"
+    assert statement["context"]["extensions"][f"{EXT}/certificate-id"] == "K7M2-9QXD-4TJA"
+    assert statement["result"]["score"] == {"scaled": 13 / 15, "raw": 13, "min": 0, "max": 15}
+    activities = statement["context"]["contextActivities"]
+    assert list(activities) == ["parent"]
+    assert [a["definition"]["type"] for a in activities["parent"]] == ["http://adlnet.gov/expapi/activities/course"]
+    # Each certificate (version) is earned once: its id alone decides the statement's.
+    again = make_statements(module).earned(WHO, WHERE, REGISTRATION, "K7M2-9QXD-4TJA", 13, 15, T0)
+    assert again["id"] == statement["id"]
+
+
 def test_the_context_carries_the_lti_ids_and_the_platform(module: Module) -> None:
     context = make_statements(module).lab_started(WHO, WHERE, LAB_REGISTRATION, "lab-1", T0)["context"]
 

@@ -55,3 +55,22 @@ def test_plain_postgresql_urls_use_psycopg(tmp_path: Path) -> None:
         dotenv_path=None,
     )
     assert settings.database_url == "postgresql+psycopg://u@db/tb"
+
+
+def test_certificates_and_retention_have_defaults_and_checked_values(tmp_path: Path) -> None:
+    settings = load_settings(environ={"TRACEBOOK_DATA_DIR": str(tmp_path)}, dotenv_path=None)
+    assert (settings.certificates.page_size, settings.certificates.issuer_name) == ("A4", "Tracebook")
+    assert settings.certificates.storage_dir == tmp_path.resolve() / "storage"
+    assert (settings.retention.lab_transcript_days, settings.retention.span_days) == (365, 90)
+    assert settings.retention.outbox_days == 30
+    environ = {
+        "TRACEBOOK_DATA_DIR": str(tmp_path),
+        "TRACEBOOK_CERTIFICATE_PAGE_SIZE": "A3",
+        "TRACEBOOK_RETENTION_SPAN_DAYS": "0",
+    }
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ=environ, dotenv_path=None)
+    assert raised.value.problems == [
+        "TRACEBOOK_CERTIFICATE_PAGE_SIZE: Must be one of: A4, Letter. (got 'A3')",
+        "TRACEBOOK_RETENTION_SPAN_DAYS: must be from 1 to 36500 days (got '0')",
+    ]
