@@ -72,7 +72,7 @@ def _now() -> datetime:
     return wiring.clock().now()
 
 
-def _remote_addr() -> str:
+def remote_addr() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
@@ -142,11 +142,23 @@ def _admin() -> AdminSummary:
     return admin
 
 
+def signed_in_username() -> str:
+    """The admin this request comes from, on a page the guard let through."""
+    return _admin().username
+
+
+def guard(other: Blueprint) -> None:
+    """Make ``other``'s pages admin pages: the login guard, the CSRF check, the headers, the template values."""
+    other.before_request(_guard)
+    other.after_request(_headers)
+    other.context_processor(_template_values)
+
+
 def _audited(action: str, work: Callable[[Session], tuple[T, str]]) -> T:
     """Run ``work`` and record what it did, in one transaction: no action without its audit row."""
     with wiring.transaction() as db:
         result, detail = work(db)
-        AuditTrail(db, _now()).record(_admin().username, action, detail, _remote_addr())
+        AuditTrail(db, _now()).record(_admin().username, action, detail, remote_addr())
     return result
 
 
@@ -157,7 +169,7 @@ def login() -> WerkzeugResponse | tuple[str, int] | str:
         if _signed_in_admin() is not None:
             return redirect(next_url or url_for("admin.dashboard"), code=303)
         return render_template("admin/login.html", next=next_url, username="", error=None)
-    username, addr = request.form.get("username", ""), _remote_addr()
+    username, addr = request.form.get("username", ""), remote_addr()
     refusal: AdminError | None = None
     # One transaction that commits either way: a failed attempt must be counted for the rate limit.
     with wiring.transaction() as db:

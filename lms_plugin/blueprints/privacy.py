@@ -15,9 +15,7 @@ from lms_plugin.services.learner_export import HOLDING_LABELS, UnknownLearnerErr
 
 blueprint = Blueprint("learners", __name__, url_prefix="/admin/learners")
 # Admin pages: the admin blueprint's guard (login, CSRF), headers and template values, as its own pages have them.
-blueprint.before_request(admin._guard)
-blueprint.after_request(admin._headers)
-blueprint.context_processor(admin._template_values)
+admin.guard(blueprint)
 
 CONFIRMATION_WORD = "ERASE"
 
@@ -59,8 +57,8 @@ def export() -> Response | tuple[str, int]:
     try:
         with wiring.transaction() as db:
             made = export_learner(
-                db, wiring.module(), wiring.settings(), wiring.clock().now(), (issuer, sub), admin._admin().username,
-                admin._remote_addr(),
+                db, wiring.module(), wiring.settings(), wiring.clock().now(), (issuer, sub), admin.signed_in_username(),
+                admin.remote_addr(),
             )  # fmt: skip
     except UnknownLearnerError as error:
         return _unknown(error)
@@ -83,7 +81,7 @@ def erase() -> tuple[str, int]:
         return _summary_page("admin/learner_erase.html", 400, word=CONFIRMATION_WORD, error=error)
     try:
         report = LearnerErasure(database(), wiring.settings(), wiring.clock()).erase(
-            issuer, sub, admin._admin().username, admin._remote_addr()
+            issuer, sub, admin.signed_in_username(), admin.remote_addr()
         )
     except UnknownLearnerError as error:
         return _unknown(error)
