@@ -524,6 +524,9 @@ class InstructorAudit(Base):
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+    # The student an entry is about, named when the trail is shown (not copied into ``detail``), so erasing
+    # them leaves "what was done" and no name; NULL for course-wide entries and once the student is erased.
+    subject_learner_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"), index=True)
 
 
 class EmulatorPlacement(Base):
@@ -584,6 +587,18 @@ class CertificateRow(Base):
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class DeliveredStatement(Base):
+    """Which of a learner's xAPI statements an LRS accepted, kept after retention removes the outbox row (and the
+    statement with it): erasure must still void them there (xAPI 1.0.3 §2.4.2)."""
+
+    __tablename__ = "delivered_statements"
+
+    statement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    platform_id: Mapped[int | None] = mapped_column(Integer)  # whose LRS has it (None: the tool's own LRS)
+    delivered_at: Mapped[datetime]
 
 
 class MaintenanceRun(Base):

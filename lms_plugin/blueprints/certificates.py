@@ -83,11 +83,14 @@ def achievement(module_id: str) -> Response:
 
 
 def _own(certificate_id: str) -> CertificateRow:
-    """The certificate, if it is the signed-in student's; 404 otherwise (another's id reveals nothing)."""
+    """The certificate, if it is the signed-in student's and stands; 404 for another's (an id reveals nothing),
+    410 for a revoked one (a copy would claim what it no longer certifies)."""
     with student() as r:
         row = CertificateRegistry(r.session, wiring.clock().now()).row(certificate_id)
         if row is None or row.learner_id != r.tool.learner_id:
             abort(404, description="That certificate is not yours.")
+        if row.revoked_at is not None:
+            abort(410, description=f"Certificate {row.id} was revoked: {row.revoked_reason}")
         r.session.expunge(row)
     return row
 
@@ -107,8 +110,7 @@ def pdf(certificate_id: str) -> Response | tuple[str, int]:
 @files.get("/<certificate_id>.json")
 def credential(certificate_id: str) -> Response:
     row = _own(certificate_id)
-    if row.credential_jwt is None:
-        abort(410, description="This certificate's credential was erased.")
+    assert row.credential_jwt is not None, "only erasure clears it, and it revokes"
     response = Response(json.dumps(credential_document(row.credential_jwt), indent=2), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.json"'
     return response

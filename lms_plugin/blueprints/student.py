@@ -64,6 +64,7 @@ class _Request:
             wiring.clock(),
             wiring.settings(),
             self.record.id,
+            eligible=self.tool.context.is_learner,
             events=(statements or self.statements,),
         )
 

@@ -1,6 +1,6 @@
 """An instructor's reset of a student's module-test attempt: the attempt is removed (it no longer counts
-towards the limit or the score), the change is audited, and the gradebook gets the score the remaining
-attempts earn (or an empty cell when none remain)."""
+towards the limit or the score), the change is audited, a certificate it earned is revoked, and the gradebook
+gets the score the remaining attempts earn (or an empty cell when none remain)."""
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +10,7 @@ from lms_plugin.clock import Clock
 from lms_plugin.grades.sync import GradeSync, GradeTarget
 from lms_plugin.lti.context import LaunchContext
 from lms_plugin.models import AttemptRow, LaunchSession, Learner
+from lms_plugin.services.certificates import CertificateRegistry
 from lms_plugin.services.course_settings import CourseSettingsService, SettingsError
 
 
@@ -32,6 +33,9 @@ def reset_latest_attempt(
     attempt_id, number = attempt.id, attempt.number
     session.delete(attempt)
     session.flush()
+    CertificateRegistry(session, clock.now()).revoke_attempt(
+        attempt_id, "the module-test attempt that earned it was reset by an instructor", actor
+    )
     settings.audit_change(course_id, actor, "reset attempt", f"{student}'s attempt {number} ({score}) removed")
     latest = session.scalar(
         select(LaunchSession.context)

@@ -4,7 +4,7 @@ it in storage, so a download never waits for weasyprint and a crash mid-render o
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from exports.certificates import CertificateRenderer, credential_id
 from lms_plugin.clock import Clock
@@ -39,24 +39,28 @@ class CertificatePdfSender:
         self._renderer: CertificateRenderer | None = None  # built on first use: loading fonts takes a while
 
     def _render(self, certificate_id: str) -> Outcome:
+        name = pdf_name(certificate_id)
         with self.db.transaction() as session:
             row = session.get(CertificateRow, certificate_id)
             if row is None or row.credential_jwt is None or row.credential_sha256 is None:
-                return Delivered()  # erased before it was rendered: nothing left to print
+                self.storage.delete(name)  # erased: nothing to print, and no copy left from an earlier try
+                return Delivered()
             supersedes = session.scalar(select(CertificateRow.id).where(CertificateRow.superseded_by == row.id))
             facts = facts_of(row, self.settings, supersedes)
             jwt, sha256 = row.credential_jwt, row.credential_sha256
         if self._renderer is None:
             self._renderer = self._make_renderer()
         pdf = self._renderer.render(facts, credential_id(jwt), sha256, self.settings.certificates.page_size)
-        name = pdf_name(certificate_id)
         self.storage.write(name, pdf)
         with self.db.transaction() as session:
-            row = session.get(CertificateRow, certificate_id)
-            if row is None or row.credential_jwt is None:
+            # One statement, so an erasure committed meanwhile (it clears the credential) is seen, not overwritten.
+            stored = session.execute(
+                update(CertificateRow)
+                .where(CertificateRow.id == certificate_id, CertificateRow.credential_jwt.is_not(None))
+                .values(pdf_path=name, pdf_rendered_at=self.clock.now())
+            )
+            if not stored.rowcount:  # type: ignore[attr-defined]
                 self.storage.delete(name)  # erased while it rendered
-            else:
-                row.pdf_path, row.pdf_rendered_at = name, self.clock.now()
         return Delivered()
 
     def send(self, messages: Sequence[Message]) -> list[Outcome]:

@@ -151,9 +151,14 @@ class CertificateIssuer:
         clock: Clock,
         settings: Settings,
         record_id: int,
+        *,
+        eligible: bool,
         events: Sequence[CertificateEvents] = (),
     ) -> None:
         self.session = session
+        # Only the course's students earn certificates: an instructor or Canvas's test student trying the test
+        # does not (as their scores do not go to the gradebook).
+        self.eligible = eligible
         self.module = module
         self.clock = clock
         self.settings = settings
@@ -168,28 +173,31 @@ class CertificateIssuer:
         """An answer changes no certificate: a submitted attempt may."""
 
     def submitted(self, attempt: Attempt, outcome: Result) -> None:
-        if attempt.kind is AssessmentKind.TEST and outcome.passed:
+        if self.eligible and attempt.kind is AssessmentKind.TEST and outcome.passed:
             name = self._learner().name
             if name and name.strip():
                 self._issue(attempt.id, outcome.score.correct, outcome.score.total, name.strip())
 
     def needs_name(self) -> bool:
         """True when a passing attempt waits for its certificate because the LMS sent no name to print."""
-        return self._best_uncertified() is not None and not (self._learner().name or "").strip()
+        if not self.eligible or (self._learner().name or "").strip():
+            return False
+        return self._best_uncertified() is not None
 
-    def confirm_name(self, name: str) -> IssuedCertificate:
-        """Issue the certificate of the best passing attempt with the name the learner confirmed."""
+    def confirm_name(self, name: str) -> IssuedCertificate | None:
+        """Issue the certificate of the best passing attempt with the name the learner confirmed; None when no
+        passing attempt waits for one (the form sent twice)."""
         name = " ".join(name.split())
+        if not self.eligible:
+            raise CertificateError("Certificates are for the course's students.")
         if not name:
             raise CertificateError("Enter the name to print on your certificate.")
         if len(name) > MAX_NAME_LENGTH:
             raise CertificateError(f"A name on a certificate can be at most {MAX_NAME_LENGTH} characters.")
         best = self._best_uncertified()
-        if best is None:
-            raise CertificateError("There is no passed test attempt waiting for a certificate.")
-        issued = self._issue(best.id, best.score_correct or 0, best.score_total or 0, name)
-        assert issued is not None
-        return issued
+        if best is None:  # already issued (a second click): nothing to do
+            return None
+        return self._issue(best.id, best.score_correct or 0, best.score_total or 0, name)
 
     def _record(self) -> ModuleRecord:
         record = self.session.get(ModuleRecord, self.record_id)
@@ -201,18 +209,17 @@ class CertificateIssuer:
         assert learner is not None
         return learner
 
-    def _latest(self) -> CertificateRow | None:
+    def _latest(self, *, standing: bool) -> CertificateRow | None:
+        """The newest certificate (``standing``: the newest not revoked, which a better score must beat)."""
         record = self._record()
-        return self.session.scalar(
-            select(CertificateRow)
-            .where(
-                CertificateRow.learner_id == record.learner_id,
-                CertificateRow.course_id == record.course_id,
-                CertificateRow.module_id == record.module_id,
-            )
-            .order_by(CertificateRow.version.desc())
-            .limit(1)
+        query = select(CertificateRow).where(
+            CertificateRow.learner_id == record.learner_id,
+            CertificateRow.course_id == record.course_id,
+            CertificateRow.module_id == record.module_id,
         )
+        if standing:
+            query = query.where(CertificateRow.revoked_at.is_(None))
+        return self.session.scalar(query.order_by(CertificateRow.version.desc()).limit(1))
 
     def _best_uncertified(self) -> AttemptRow | None:
         """The best passing test attempt, if it beats every certificate issued so far."""
@@ -226,8 +233,8 @@ class CertificateIssuer:
             .order_by(AttemptRow.score_correct.desc(), AttemptRow.number)
             .limit(1)
         )
-        latest = self._latest()
-        if best is None or (latest is not None and (best.score_correct or 0) <= latest.score_correct):
+        standing = self._latest(standing=True)
+        if best is None or (standing is not None and (best.score_correct or 0) <= standing.score_correct):
             return None
         return best
 
@@ -238,8 +245,8 @@ class CertificateIssuer:
         return f"{name} · {platform.name}" if platform is not None and platform.name != name else name
 
     def _issue(self, attempt_id: str, correct: int, total: int, holder_name: str) -> IssuedCertificate | None:
-        latest = self._latest()
-        if latest is not None and correct <= latest.score_correct:
+        standing, newest = self._latest(standing=True), self._latest(standing=False)
+        if standing is not None and correct <= standing.score_correct:
             return None  # only a better score earns a new version
         record = self._record()
         now = self.clock.now()
@@ -249,7 +256,7 @@ class CertificateIssuer:
             course_id=record.course_id,
             module_id=record.module_id,
             attempt_id=attempt_id,
-            version=latest.version + 1 if latest is not None else 1,
+            version=newest.version + 1 if newest is not None else 1,
             holder_name=holder_name,
             module_title=self.module.title,
             issuer_name=self._issuer_name(record),
@@ -258,7 +265,7 @@ class CertificateIssuer:
             issued_at=now,
         )
         key = CredentialKeys(self.session, now).current()
-        facts = facts_of(row, self.settings, latest.id if latest is not None else None)
+        facts = facts_of(row, self.settings, standing.id if standing is not None else None)
         credential = build_credential(
             facts,
             issuer_profile(self.settings),
@@ -269,8 +276,8 @@ class CertificateIssuer:
         row.credential_sha256 = credential_sha256(row.credential_jwt)
         row.kid = key.kid
         self.session.add(row)
-        if latest is not None:
-            latest.superseded_by = row.id
+        if standing is not None:
+            standing.superseded_by = row.id
         self.session.flush()
         Outbox(self.session, now).enqueue(
             key=f"certificate-pdf:{row.id}",
@@ -300,7 +307,8 @@ class CertificateRegistry:
     def _view(self, row: CertificateRow, keys: dict[str, dict[str, object]] | None = None) -> CertificateView:
         signature = None
         if row.credential_jwt is not None:
-            signature = verify_credential(row.credential_jwt, keys or CredentialKeys(self.session, self.now).key_set())
+            keys = keys or CredentialKeys(self.session, self.now).key_set()
+            signature = verify_credential(row.credential_jwt, keys, now=self.now)
         return CertificateView(
             id=row.id,
             version=row.version,
@@ -358,9 +366,22 @@ class CertificateRegistry:
         self.session.flush()
         return self._view(row)
 
+    def revoke_attempt(self, attempt_id: str, reason: str, by: str) -> list[str]:
+        """The certificates an attempt earned, revoked when the attempt is removed (an instructor's reset). The
+        certificate it had superseded stands again: the attempt that earned that one still counts."""
+        standing = CertificateRow.attempt_id == attempt_id, CertificateRow.revoked_at.is_(None)
+        revoked = list(self.session.scalars(select(CertificateRow).where(*standing)))
+        for row in revoked:
+            row.revoked_at, row.revoked_reason, row.revoked_by = self.now, reason, by
+            earlier = self.session.scalar(select(CertificateRow).where(CertificateRow.superseded_by == row.id))
+            if earlier is not None and earlier.revoked_at is None:
+                earlier.superseded_by = None
+        self.session.flush()
+        return [row.id for row in revoked]
+
     def verify(self, presented: bytes | str) -> tuple[Verification, CertificateView | None]:
         """Check a credential someone holds (a file or pasted text) against the issuer's key set, and find the
         certificate it names: the signature may hold while the certificate was revoked or superseded since."""
-        verification = verify_credential(presented, CredentialKeys(self.session, self.now).key_set())
+        verification = verify_credential(presented, CredentialKeys(self.session, self.now).key_set(), now=self.now)
         certificate = self.get(verification.certificate_id) if verification.certificate_id else None
         return verification, certificate

@@ -20,14 +20,13 @@ class CredentialKeys:
         self.now = now
 
     def current(self) -> SigningKey:
-        """The key that signs now; the first call creates it. Row-locked on PostgreSQL so two first
-        certificates cannot create two current keys."""
+        """The key that signs now; the first call creates it. Two first certificates at the same moment may each
+        create one: both are published, so what either signs verifies, and the newer signs from then on."""
         row = self.session.scalar(
             select(CredentialKey)
             .where(CredentialKey.retired_at.is_(None))
             .order_by(CredentialKey.created_at.desc())
             .limit(1)
-            .with_for_update()
         )
         if row is None:
             row = self._create()

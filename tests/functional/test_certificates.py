@@ -11,13 +11,16 @@ import pytest
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from content import Module
 from exports.xapi import problems
 from lms_plugin.db import Database
 from lms_plugin.models import CertificateRow, OutboxMessage
+from lms_plugin.outbox.delivery import Delivered, Message
+from lms_plugin.services.certificate_pdfs import CertificatePdfSender, pdf_name
 from lms_plugin.services.certificates import CHANNEL
+from lms_plugin.storage import FileStorage
 from lms_plugin.xapi.store import CHANNEL as XAPI
 from tests.conftest import FrozenClock
 from tests.pdf_reading import A4_LANDSCAPE, LETTER_LANDSCAPE, page_sizes, pdf_text, qr_codes
@@ -338,3 +341,85 @@ def test_an_admin_revokes_and_rotates_the_signing_key_on_the_certificates_page(
     audit = client.get("/admin/audit").get_data(as_text=True)
     assert "certificates.revoke" in audit
     assert "certificates.rotate_key" in audit
+
+
+def test_resetting_the_attempt_that_earned_a_certificate_revokes_it_and_the_earlier_one_stands_again(
+    client: FlaskClient, app: Flask, db: Database, clock: FrozenClock, module: Module
+) -> None:
+    token = _pass(client, app, module, right=13)
+    _take_test(client, token, module, right=15)
+    first, second = _certificates(db)
+    assert first.superseded_by == second.id
+    teacher = session_token(launch_as(client, app, person="alan", unit="module-test"))
+    reset = client.post(f"/instructor/students/{second.learner_id}/reset-attempt", data={"s": teacher})
+    assert reset.status_code == 303
+
+    first, second = _certificates(db)
+    assert second.revoked_at is not None
+    assert "reset by an instructor" in (second.revoked_reason or "")
+    assert (first.revoked_at, first.superseded_by) == (None, None)
+    assert re.search(r'id="verdict">\s*Valid', client.get(f"/c/{first.id}").get_data(as_text=True))
+    # The next pass is measured against the certificate that stands (13), not the revoked one (15).
+    _take_test(client, token, module, right=14)
+    assert [(c.version, c.score_correct) for c in _certificates(db)] == [(1, 13), (2, 15), (3, 14)]
+    assert _certificates(db)[0].superseded_by == _certificates(db)[2].id
+
+
+def test_a_revoked_certificate_is_no_longer_downloadable(
+    client: FlaskClient, app: Flask, db: Database, clock: FrozenClock, module: Module
+) -> None:
+    token = _pass(client, app, module)
+    _drain(app, clock)
+    [certificate] = _certificates(db)
+    assert _cli(app, "certificates", "revoke", certificate.id, "--reason", "Issued in error").exit_code == 0
+    for kind in ("pdf", "json"):
+        response = client.get(f"/s/certificates/{certificate.id}.{kind}", query_string={"s": token})
+        assert response.status_code == 410
+        assert "Issued in error" in response.get_data(as_text=True)
+
+
+def test_staff_who_pass_the_test_get_no_certificate(
+    client: FlaskClient, app: Flask, db: Database, module: Module
+) -> None:
+    _pass(client, app, module, right=15, person="alan")
+    assert _certificates(db) == []
+
+
+def test_confirming_the_name_twice_issues_one_certificate(
+    client: FlaskClient, app: Flask, db: Database, module: Module
+) -> None:
+    token = _pass(client, app, module, name=None, given_name=None, family_name=None)
+    for _ in range(2):
+        response = client.post("/s/certificates/name", data={"s": token, "name": "Ada Lovelace"})
+        assert response.status_code == 303
+    assert [c.holder_name for c in _certificates(db)] == ["Ada Lovelace"]
+
+
+class _ErasedWhileRendering:
+    """A renderer during whose work the holder's data is erased (as an admin's erasure would clear it)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def render(self, facts: object, credential_id: str, credential_sha256: str, page_size: str) -> bytes:
+        with self.db.transaction() as session:
+            session.execute(update(CertificateRow).values(credential_jwt=None, holder_name=None))
+        return b"%PDF-1.7 stand-in"
+
+
+def test_a_pdf_rendered_while_its_holder_was_erased_is_not_kept(
+    client: FlaskClient, app: Flask, db: Database, clock: FrozenClock, module: Module
+) -> None:
+    _pass(client, app, module)
+    [certificate] = _certificates(db)
+    settings = app.config["TRACEBOOK"]
+    storage = FileStorage(settings.certificates.storage_dir)
+    sender = CertificatePdfSender(db, storage, settings, clock, renderer=lambda: _ErasedWhileRendering(db))
+    message = Message(1, f"certificate-pdf:{certificate.id}", CHANNEL, {}, {"certificate_id": certificate.id}, 0)
+    assert sender.send([message]) == [Delivered()]
+    assert _certificates(db)[0].pdf_path is None
+    assert storage.read(pdf_name(certificate.id)) is None
+    # A retry after the erasure (a PDF written by an earlier, failed try) leaves no file either.
+    storage.write(pdf_name(certificate.id), b"%PDF-1.7 left over")
+    assert sender.send([message]) == [Delivered()]
+    assert storage.read(pdf_name(certificate.id)) is None
