@@ -554,7 +554,7 @@ def learner_erase(issuer: str, sub: str, yes: bool) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(
         f"Erased {report.rows_deleted} rows; {report.certificates_revoked} certificate(s) revoked, "
-        f"{report.files_removed} PDF(s) deleted; {report.statements_voided} xAPI statement(s) voided, "
+        f"{report.files_removed} PDF(s) deleted; xAPI statements voided: {report.voided}, "
         f"{report.statements_dropped} unsent dropped. Reference {report.reference} (in the audit trail)."
     )
     if report.files_left:

@@ -591,7 +591,7 @@ class CertificateRow(Base):
 
 class DeliveredStatement(Base):
     """Which of a learner's xAPI statements an LRS accepted, kept after retention removes the outbox row (and the
-    statement with it): erasure must still void them there (xAPI 1.0.3 §2.4.2)."""
+    statement with it): erasure must still void them there (xAPI 1.0.3 §2.3.2)."""
 
     __tablename__ = "delivered_statements"
 

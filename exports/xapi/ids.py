@@ -27,7 +27,7 @@ class Verb(StrEnum):
     TERMINATED = "http://adlnet.gov/expapi/verbs/terminated"
     # ADL has no verb for receiving a credential; the TinCan registry's "earned" is the one LRS reports list.
     EARNED = "http://id.tincanapi.com/verb/earned"
-    # xAPI 1.0.3 §2.4.2 "Voided": the one verb the specification itself defines, for retracting a statement.
+    # xAPI 1.0.3 §2.3.2 "Voided": the one verb the specification itself defines, for retracting a statement.
     VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
     @property

@@ -1,4 +1,4 @@
-"""Voiding statements (xAPI 1.0.3 §2.4.2 "Voided"): how the tool retracts statements it sent, when a learner's
+"""Voiding statements (xAPI 1.0.3 §2.3.2 "Voided"): how the tool retracts statements it sent, when a learner's
 data is erased at their request.
 
 A voiding statement's verb is ``http://adlnet.gov/expapi/verbs/voided`` and its object a ``StatementRef`` to the

@@ -24,7 +24,12 @@ from lms_plugin.models import Course, Learner, OutboxMessage, Placement
 from lms_plugin.outbox.store import Outbox
 from lms_plugin.services.attempt_resets import reset_latest_attempt
 from lms_plugin.services.certificates import CertificateError, CertificateRegistry
-from lms_plugin.services.course_settings import CourseSettingsService, PlacementChoice, SettingsError
+from lms_plugin.services.course_settings import (
+    REVOKE_CERTIFICATE,
+    CourseSettingsService,
+    PlacementChoice,
+    SettingsError,
+)
 from lms_plugin.services.dashboard import Dashboard, DashboardService
 from lms_plugin.services.roster import RosterService
 
@@ -160,7 +165,7 @@ def extra_attempt(learner_id: int) -> WerkzeugResponse:
             abort(404, description="No such student.")
         try:
             CourseSettingsService(r.session, wiring.module(), wiring.clock().now()).grant_attempt(
-                r.course.id, learner_id, learner.name or learner.sub, _actor(r.tool)
+                r.course.id, learner_id, _actor(r.tool)
             )
         except SettingsError as error:
             abort(404, description=str(error))
@@ -183,12 +188,16 @@ def reset_attempt(learner_id: int) -> WerkzeugResponse:
 @blueprint.post("/certificates/<certificate_id>/revoke")
 def revoke_certificate(certificate_id: str) -> WerkzeugResponse:
     with _instructor() as r:
+        registry = CertificateRegistry(r.session, wiring.clock().now())
+        row = registry.row(certificate_id)
         try:
-            CertificateRegistry(r.session, wiring.clock().now()).revoke(
-                certificate_id, request.form.get("reason", ""), _actor(r.tool), course_id=r.course.id
-            )
+            revoked = registry.revoke(certificate_id, request.form.get("reason", ""), _actor(r.tool), r.course.id)
         except CertificateError as error:
             abort(400, description=str(error))
+        CourseSettingsService(r.session, wiring.module(), wiring.clock().now()).audit_change(
+            r.course.id, _actor(r.tool), REVOKE_CERTIFICATE, f"{revoked.id} revoked: {revoked.revoked_reason}",
+            subject_learner_id=row.learner_id if row is not None else None,
+        )  # fmt: skip
     return redirect(student_url("instructor.dashboard", _anchor="certificates"), code=303)
 
 

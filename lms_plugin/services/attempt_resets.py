@@ -11,7 +11,7 @@ from lms_plugin.grades.sync import GradeSync, GradeTarget
 from lms_plugin.lti.context import LaunchContext
 from lms_plugin.models import AttemptRow, LaunchSession, Learner
 from lms_plugin.services.certificates import CertificateRegistry
-from lms_plugin.services.course_settings import CourseSettingsService, SettingsError
+from lms_plugin.services.course_settings import RESET_ATTEMPT, CourseSettingsService, SettingsError
 
 
 def reset_latest_attempt(
@@ -36,7 +36,7 @@ def reset_latest_attempt(
     CertificateRegistry(session, clock.now()).revoke_attempt(
         attempt_id, "the module-test attempt that earned it was reset by an instructor", actor
     )
-    settings.audit_change(course_id, actor, "reset attempt", f"{student}'s attempt {number} ({score}) removed")
+    settings.audit_change(course_id, actor, RESET_ATTEMPT, f"attempt {number} ({score}) removed", learner_id)
     latest = session.scalar(
         select(LaunchSession.context)
         .where(LaunchSession.learner_id == learner_id, LaunchSession.course_id == course_id)

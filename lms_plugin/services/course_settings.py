@@ -1,4 +1,8 @@
-"""Per-placement settings over the module's defaults, per-student extra attempts, and their audit trail."""
+"""Per-placement settings over the module's defaults, per-student extra attempts, and their audit trail.
+
+An audit entry about a student refers to them by id (``subject_learner_id``) and its text leaves them out: the
+trail names them when it is shown, so two students with one name are never confused, and erasing one leaves the
+entry saying what was done to "(an erased learner)"."""
 
 import dataclasses
 from datetime import datetime
@@ -8,11 +12,33 @@ from sqlalchemy.orm import Session
 
 from assessments.grading import ScorePolicy
 from content import Module, ModuleSettings, ShowCorrectAnswers
-from lms_plugin.models import AttemptGrant, InstructorAudit, ModuleRecord, PlacementSettings
+from lms_plugin.models import AttemptGrant, InstructorAudit, Learner, ModuleRecord, PlacementSettings
+
+EXTRA_ATTEMPT = "extra attempt"
+RESET_ATTEMPT = "reset attempt"
+REVOKE_CERTIFICATE = "revoke certificate"
+# How an entry about a student reads once the student is named in it.
+ABOUT_A_STUDENT = {
+    EXTRA_ATTEMPT: "{detail} for {student}",
+    RESET_ATTEMPT: "{student}'s {detail}",
+    REVOKE_CERTIFICATE: "{student}'s certificate {detail}",
+}
+# How the trail (and a certificate's "revoked by") names a person whose data was erased since.
+ERASED_NAME = "(an erased learner)"
 
 
 class SettingsError(Exception):
     """A setting an instructor asked for that cannot be applied, with the reason."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditEntry:
+    """An entry of a course's audit trail as instructors read it."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: str  # with the student it is about named
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +78,15 @@ class CourseSettingsService:
             review=dataclasses.replace(defaults.review, show_correct_answers=choice.show_correct_answers),
         )
 
-    def audit_change(self, course_id: int, actor: str, action: str, detail: str) -> None:
-        self.session.add(InstructorAudit(course_id=course_id, actor=actor, action=action, detail=detail, at=self.now))
+    def audit_change(
+        self, course_id: int, actor: str, action: str, detail: str, subject_learner_id: int | None = None
+    ) -> None:
+        self.session.add(
+            InstructorAudit(
+                course_id=course_id, actor=actor, action=action, detail=detail, at=self.now,
+                subject_learner_id=subject_learner_id,
+            )
+        )  # fmt: skip
 
     def update(self, course_id: int, placement_id: int, choice: PlacementChoice, actor: str) -> None:
         if not 1 <= choice.test_attempts <= 20:
@@ -75,10 +108,10 @@ class CourseSettingsService:
         if changes:
             self.audit_change(course_id, actor, "settings", "; ".join(changes))
 
-    def grant_attempt(self, course_id: int, learner_id: int, student: str, actor: str) -> None:
+    def grant_attempt(self, course_id: int, learner_id: int, actor: str) -> None:
         record = self.record(course_id, learner_id)
         self.session.add(AttemptGrant(learner_id=learner_id, record_id=record.id, extra=1, granted_at=self.now))
-        self.audit_change(course_id, actor, "extra attempt", f"one more module-test attempt for {student}")
+        self.audit_change(course_id, actor, EXTRA_ATTEMPT, "one more module-test attempt", learner_id)
 
     def record(self, course_id: int, learner_id: int) -> ModuleRecord:
         record = self.session.scalar(
@@ -92,11 +125,19 @@ class CourseSettingsService:
             raise SettingsError("That student has not opened the module in this course yet.")
         return record
 
-    def audit(self, course_id: int) -> list[InstructorAudit]:
-        return list(
-            self.session.scalars(
-                select(InstructorAudit)
-                .where(InstructorAudit.course_id == course_id)
-                .order_by(InstructorAudit.id.desc())
-            )
-        )
+    def audit(self, course_id: int) -> list[AuditEntry]:
+        """The course's trail, newest first."""
+        rows = self.session.execute(
+            select(InstructorAudit, Learner.name, Learner.sub)
+            .outerjoin(Learner, Learner.id == InstructorAudit.subject_learner_id)
+            .where(InstructorAudit.course_id == course_id)
+            .order_by(InstructorAudit.id.desc())
+        ).all()
+        entries = []
+        for entry, name, sub in rows:
+            detail = entry.detail
+            if entry.action in ABOUT_A_STUDENT:
+                student = (name or sub) if entry.subject_learner_id is not None else ERASED_NAME
+                detail = ABOUT_A_STUDENT[entry.action].format(detail=detail, student=student)
+            entries.append(AuditEntry(entry.at, entry.actor, entry.action, detail))
+        return entries

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from content import Module
@@ -27,6 +27,7 @@ from lms_plugin.models import (
     Base,
     CertificateRow,
     Course,
+    DeliveredStatement,
     InstructorAudit,
     LabAttemptRow,
     LabExchangeRow,
@@ -50,6 +51,8 @@ LEARNER_TABLES: tuple[Table, ...] = tuple(
     table for table in reversed(Base.metadata.sorted_tables) if "learner_id" in table.columns
 )
 
+
+STATEMENT_REMOVED = "statement text removed after the retention period"
 
 # Crockford's base32 without I, L, O, U: a reference read over the phone or typed from a ticket is not misread.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -98,6 +101,7 @@ HOLDING_LABELS = {
     "lab_exchanges": "lab messages and replies",
     "lab_traces": "lab span trees",
     "outbox_messages": "gradebook scores, learning records and PDF jobs in the outbox",
+    "delivered_statements": "ids of learning records an LRS received, kept to void them there",
     "certificates": "certificates",
 }
 
@@ -139,30 +143,49 @@ def holdings(session: Session, learner: Learner) -> dict[str, int]:
 
 
 def student_labels(learner: Learner) -> list[str]:
-    """How course audit entries name the learner: the course services write the student's name, or the sub when
-    the LMS sent no name (lms_plugin/services/course_settings.py, attempt_resets.py), and an instructor's too."""
+    """How the tool writes the learner down where it keeps a name rather than an id: their name, or the sub when
+    the LMS sent no name — an instructor's audit entries and certificate revocations name the instructor so
+    (lms_plugin/blueprints/instructor.py), and entries written before they kept the student's id named the
+    student so too."""
     return [label for label in (learner.name, learner.sub) if label]
 
 
-def instructor_entries(session: Session, learner: Learner) -> list[InstructorAudit]:
-    """Course audit entries that name the learner (an extra attempt granted, an attempt reset, a change they made
-    as an instructor), in their platform's courses. The audit keeps a name, not an id, so the entries are found
-    by the exact phrases that name a student: a sub such as Moodle's "3" must not match every "3" in the text."""
-    labels = student_labels(learner)
-    candidates = session.scalars(
-        select(InstructorAudit)
-        .join(Course, Course.id == InstructorAudit.course_id)
-        .where(
-            Course.issuer == learner.issuer,
-            or_(
-                InstructorAudit.actor.in_(labels),
-                *(InstructorAudit.detail.endswith(f" for {label}", autoescape=True) for label in labels),
-                *(InstructorAudit.detail.startswith(f"{label}'s attempt ", autoescape=True) for label in labels),
-            ),
-        )
-        .order_by(InstructorAudit.id)
+def courses_of(learner: Learner) -> Select[int]:
+    """The courses the learner opened the tool in (every launch makes a module record): the only courses where
+    they can have acted as an instructor, so where a name that is theirs can mean them."""
+    return select(ModuleRecord.course_id).where(ModuleRecord.learner_id == learner.id)
+
+
+def names_the_student(labels: list[str]) -> ColumnElement[bool]:
+    """An entry written before entries kept the student's id, whose text names one of ``labels`` as its student,
+    by the exact phrases the course services wrote: a sub such as Moodle's "3" must not match every "3"."""
+    return and_(
+        InstructorAudit.subject_learner_id.is_(None),
+        or_(
+            *(InstructorAudit.detail.endswith(f" for {label}", autoescape=True) for label in labels),
+            *(InstructorAudit.detail.startswith(f"{label}'s attempt ", autoescape=True) for label in labels),
+        ),
     )
-    return list(candidates)
+
+
+def instructor_entries(session: Session, learner: Learner) -> list[InstructorAudit]:
+    """Course audit entries about the learner (an extra attempt granted, an attempt reset: by their id) and
+    those they made as an instructor (the actor is kept as a name: found in their own courses), and older
+    entries whose text names them as the student."""
+    labels = student_labels(learner)
+    named = or_(InstructorAudit.actor.in_(labels), names_the_student(labels))
+    return list(
+        session.scalars(
+            select(InstructorAudit)
+            .where(
+                or_(
+                    InstructorAudit.subject_learner_id == learner.id,
+                    and_(InstructorAudit.course_id.in_(courses_of(learner)), named),
+                )
+            )
+            .order_by(InstructorAudit.id)
+        )
+    )
 
 
 README = """\
@@ -194,8 +217,9 @@ Files (JSON, dates and times in UTC, ISO 8601):
   certificates.json            certificates issued to you, with their status and the signed credential
                                (a VC-JWT); the PDF of each is in certificates/ when it was rendered.
   xapi_statements.json         the learning records (xAPI statements) the tool produced about you, and whether
-                               each was sent to your institution's Learning Record Store. Records sent before
-                               the retention period of the tool's outbox ended are no longer listed here.
+                               each was sent to your institution's Learning Record Store. For records sent
+                               longer ago than the tool keeps them, only the id and when it was sent are left:
+                               the Learning Record Store has the record itself.
 
 Not included: the tool's session tokens and keys (they would let someone act as you or as the tool), and data
 held by your platform or by your institution's Learning Record Store, which you can ask them for.
@@ -264,7 +288,7 @@ class LearnerArchive:
             "certificates.json": _json(
                 [self._certificate(c, c.id in pdfs and pdfs[c.id] is not None) for c in certificates]
             ),
-            "xapi_statements.json": _json(self._outbox(learner, XAPI, "statement")),
+            "xapi_statements.json": _json(self._statements(learner)),
         }
         files |= {_pdf_name(cid): pdf for cid, pdf in pdfs.items() if pdf is not None}
         buffer = io.BytesIO()
@@ -332,9 +356,16 @@ class LearnerArchive:
                 }
                 for launch, placement in launches
             ],
-            # Who made the change is left out: the instructor's identity is theirs, not the learner's.
+            # Who made a change about the learner is left out: the instructor's identity is theirs, not the
+            # learner's; and a change the learner made as an instructor does not name the student.
             "instructor_changes": [
-                {"course_id": entry.course_id, "at": entry.at, "action": entry.action, "detail": entry.detail}
+                {
+                    "course_id": entry.course_id,
+                    "at": entry.at,
+                    "action": entry.action,
+                    "detail": entry.detail,
+                    "you": "made the change" if entry.actor in student_labels(learner) else "are the student",
+                }
                 for entry in instructor_entries(self.session, learner)
             ],
         }
@@ -444,6 +475,23 @@ class LearnerArchive:
             }
             found.append(entry)
         return found
+
+    def _statements(self, learner: Learner) -> list[dict[str, Any]]:
+        """The outbox's statements, then those whose outbox rows the retention period removed (an id is listed
+        once: a statement queued again after its row went is in the outbox)."""
+        found = self._outbox(learner, XAPI, "statement")
+        listed = {str(entry["statement"].get("id")) for entry in found}
+        ledger = self.session.scalars(
+            select(DeliveredStatement)
+            .where(DeliveredStatement.learner_id == learner.id)
+            .order_by(DeliveredStatement.delivered_at, DeliveredStatement.statement_id)
+        )
+        return found + [
+            {"state": "delivered", "id": entry.statement_id, "statement": STATEMENT_REMOVED,
+             "delivered": entry.delivered_at}
+            for entry in ledger
+            if entry.statement_id not in listed
+        ]  # fmt: skip
 
     def _certificate(self, row: CertificateRow, with_pdf: bool) -> dict[str, Any]:
         return {

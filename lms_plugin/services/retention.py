@@ -10,12 +10,16 @@ by the outbox workers once a day — whichever worker gets there first (table ``
 - **Spans** (``span_days``): the ``lab_traces`` rows, and with them those of transcripts removed above (spans may
   carry the text when content capture is on).
 - **Outbox** (``outbox_days``): delivered messages by their delivery time, superseded ones by their creation
-  time. Pending and failed ones (dead, not gradable) are never removed: they are work not yet done.
+  time. Pending and failed ones (dead, not gradable) are never removed: they are work not yet done. A learner's
+  delivered xAPI statement leaves its id behind in ``delivered_statements`` (with the LRS it went to and when):
+  the LRS keeps the statement, and an erasure must still void it there.
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -25,8 +29,9 @@ from sqlalchemy.orm import Session
 from lms_plugin.clock import Clock
 from lms_plugin.config import RetentionSettings
 from lms_plugin.db import Database
-from lms_plugin.models import LabExchangeRow, LabTraceRow, MaintenanceRun, OutboxMessage
+from lms_plugin.models import DeliveredStatement, LabExchangeRow, LabTraceRow, MaintenanceRun, OutboxMessage
 from lms_plugin.outbox.store import Status
+from lms_plugin.xapi.store import CHANNEL as XAPI
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,7 @@ JOB = "retention-purge"
 PERIOD = timedelta(days=1)
 RETRY_AFTER_FAILURE = timedelta(hours=1)
 REDACTED = "[removed after the retention period]"
+LEDGER_CHUNK = 500  # rows per INSERT: well below SQLite's limit on bound parameters
 
 
 @dataclass(frozen=True)
@@ -75,15 +81,57 @@ def purge(session: Session, settings: RetentionSettings, now: datetime) -> Purge
         )
     ).rowcount  # type: ignore[attr-defined]
     outbox_before = now - timedelta(days=settings.outbox_days)
-    messages = session.execute(
-        delete(OutboxMessage).where(
+    # Rows another transaction holds are left for the next run (PostgreSQL): an erasure locks a learner's rows
+    # in id order before deleting them, and waiting for it while it waits for rows deleted here would deadlock.
+    expired = (
+        select(OutboxMessage.id)
+        .where(
             or_(
                 and_(OutboxMessage.status == Status.DELIVERED, OutboxMessage.delivered_at < outbox_before),
                 and_(OutboxMessage.status == Status.SUPERSEDED, OutboxMessage.created_at < outbox_before),
             )
         )
+        .with_for_update(skip_locked=True)
+    )
+    statements = session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(
+                expired.where(
+                    OutboxMessage.channel == XAPI,
+                    OutboxMessage.status == Status.DELIVERED,
+                    OutboxMessage.learner_id.is_not(None),
+                )
+            )
+        )
+        .returning(OutboxMessage.key, OutboxMessage.learner_id, OutboxMessage.destination, OutboxMessage.delivered_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    others = session.execute(
+        delete(OutboxMessage).where(OutboxMessage.id.in_(expired)).execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
-    return PurgeCounts(int(redacted or 0), int(traces or 0), int(messages or 0))
+    _keep_for_voiding(session, statements)
+    return PurgeCounts(int(redacted or 0), int(traces or 0), len(statements) + int(others or 0))
+
+
+def _keep_for_voiding(session: Session, statements: Sequence[Any]) -> None:
+    """Note which statements of which learner each LRS accepted (once each: a purge may run again)."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    rows = [
+        {
+            "statement_id": key,
+            "learner_id": learner_id,
+            "platform_id": destination.get("platform_id"),
+            "delivered_at": delivered_at,
+        }
+        for key, learner_id, destination, delivered_at in statements
+    ]
+    for start in range(0, len(rows), LEDGER_CHUNK):
+        session.execute(
+            insert(DeliveredStatement)
+            .values(rows[start : start + LEDGER_CHUNK])
+            .on_conflict_do_nothing(index_elements=[DeliveredStatement.statement_id])
+        )
 
 
 def record_run(session: Session, now: datetime, *, only_if_due: bool) -> bool:

@@ -212,6 +212,8 @@ def test_an_instructor_revokes_with_a_reason_and_the_page_says_revoked(
     assert "Revoked" in page
     assert "Academic misconduct" in page
     assert _certificates(db)[0].revoked_by == "Alan Teacher"
+    dashboard = client.get("/instructor/", query_string={"s": teacher}).get_data(as_text=True)
+    assert f"Ada Learner&#39;s certificate {certificate.id} revoked: Academic misconduct" in dashboard
 
 
 def test_the_command_line_lists_revokes_and_verifies(

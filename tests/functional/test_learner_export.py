@@ -29,6 +29,7 @@ from lms_plugin.models import (
     ToolKey,
     UrlTicket,
 )
+from lms_plugin.services.learner_export import STATEMENT_REMOVED
 from tests.conftest import FrozenClock
 
 from .admin_support import USERNAME, log_in_admin
@@ -209,3 +210,28 @@ def test_an_unknown_learner_is_refused_with_what_to_check(client: FlaskClient, a
     assert done.exit_code == 1
     assert "holds nothing about a learner" in done.output
     assert not out.exists()
+
+
+def test_statements_the_retention_period_removed_are_listed_by_id_and_time(
+    client: FlaskClient, app: Flask, db: Database, clock: FrozenClock, tmp_path: Path
+) -> None:
+    token = session_token(launch_as(client, app, sub=SUB, name=NAME, email=EMAIL))
+    assert client.get("/s/lesson-1", query_string={"s": token}).status_code == 200
+    with db.transaction() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "xapi")).all()
+        for row in rows:  # as a worker records a delivery (no LRS here)
+            row.status, row.delivered_at = "delivered", clock.now()
+        sent = sorted(row.key for row in rows)
+    assert sent
+    delivered = clock.now()
+    clock.advance(days=31)  # the default retention of delivered outbox rows is 30 days
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["retention", "purge"]).exit_code == 0
+    out = tmp_path / "learner.zip"
+    done = runner.invoke(args=["learner", "export", "--issuer", _issuer(app), "--sub", SUB, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    records = _json(_unzip(out.read_bytes()), "xapi_statements.json")
+    assert records == [
+        {"state": "delivered", "id": key, "statement": STATEMENT_REMOVED, "delivered": delivered.isoformat()}
+        for key in sent
+    ]

@@ -10,15 +10,22 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from lms_plugin.db import Database
 from lms_plugin.delivery import outbox_worker
-from lms_plugin.models import LabAttemptRow, LabExchangeRow, LabTraceRow, MaintenanceRun, OutboxMessage
+from lms_plugin.models import (
+    DeliveredStatement,
+    LabAttemptRow,
+    LabExchangeRow,
+    LabTraceRow,
+    MaintenanceRun,
+    OutboxMessage,
+)
 from lms_plugin.outbox.store import Outbox, Status
 from lms_plugin.outbox.worker import OutboxWorker
-from lms_plugin.services.retention import REDACTED, DailyPurge, PurgeCounts
-from tests.conftest import FrozenClock
+from lms_plugin.services.retention import REDACTED, DailyPurge, PurgeCounts, purge
+from tests.conftest import USE_POSTGRES, FrozenClock
 
 from .lti_support import launch_as, session_token
 from .test_grades import _drain
@@ -137,3 +144,69 @@ def test_the_command_line_purges_now_and_says_what_it_removed(app: Flask, db: Da
     assert "0 lab exchange(s) redacted, 0 span tree(s) and 1 outbox message(s) deleted" in done.output
     assert _state(db)[2] == {"old:pending"}
     assert _state(db)[3] == clock.now()  # the workers' daily run counts it
+
+
+def _deliver_statements(db: Database, clock: FrozenClock) -> set[tuple[str, int | None, int | None, datetime]]:
+    """Mark the queued xAPI statements delivered now (no LRS here); what the purge must note of each."""
+    with db.transaction() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "xapi")).all()
+        for row in rows:
+            row.status, row.delivered_at = Status.DELIVERED, clock.now()
+        return {(row.key, row.learner_id, row.destination.get("platform_id"), clock.now()) for row in rows}
+
+
+def _ledger(db: Database) -> set[tuple[str, int | None, int | None, datetime]]:
+    with db.transaction() as session:
+        return {
+            (entry.statement_id, entry.learner_id, entry.platform_id, entry.delivered_at)
+            for entry in session.scalars(select(DeliveredStatement))
+        }
+
+
+def test_a_learners_purged_statements_leave_their_ids_for_an_erasure_to_void(
+    client: FlaskClient, app: Flask, db: Database, clock: FrozenClock
+) -> None:
+    token = session_token(launch_as(client, app))
+    assert client.get("/s/lesson-1", query_string={"s": token}).status_code == 200
+    delivered = _deliver_statements(db, clock)
+    assert delivered
+    assert all(learner_id is not None for _, learner_id, _, _ in delivered)
+    _outbox_rows(db, clock, "no-learner", [Status.DELIVERED])  # e.g. a voiding statement: nobody's
+    clock.advance(days=2)
+    purge = DailyPurge(db, clock, app.config["TRACEBOOK"].retention)
+    counts = purge()
+    assert counts is not None
+    assert counts.outbox_messages == len(delivered) + 1
+    assert _ledger(db) == delivered
+    assert _state(db)[2] == set()
+
+    # A statement queued again under the same id after its row went, delivered and purged again: still one entry.
+    key, learner_id, _, _ = sorted(delivered)[0]
+    with db.transaction() as session:
+        Outbox(session, clock.now()).enqueue(
+            key=key, channel="xapi", ordering_key=key, destination={}, payload={"id": key}, learner_id=learner_id
+        )
+    again = _deliver_statements(db, clock)
+    clock.advance(days=2)
+    assert purge() == PurgeCounts(lab_transcripts=0, lab_traces=0, outbox_messages=1)
+    assert len(again) == 1
+    assert _ledger(db) == delivered
+
+
+@pytest.mark.skipif(not USE_POSTGRES, reason="row locks: SQLite has one writer at a time")
+def test_the_purge_leaves_rows_another_transaction_holds_for_the_next_run(
+    app: Flask, db: Database, clock: FrozenClock
+) -> None:
+    _outbox_rows(db, clock, "held", [Status.DELIVERED])
+    _outbox_rows(db, clock, "free", [Status.DELIVERED])
+    clock.advance(days=2)
+    settings = app.config["TRACEBOOK"].retention
+    with db.transaction() as holder:  # as an erasure holds a learner's rows until it deletes them
+        holder.scalars(select(OutboxMessage).where(OutboxMessage.key == "held:delivered").with_for_update()).one()
+        with db.transaction() as session:
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail the test, not hang it
+            assert purge(session, settings, clock.now()).outbox_messages == 1
+        assert _state(db)[2] == {"held:delivered"}
+    with db.transaction() as session:
+        assert purge(session, settings, clock.now()).outbox_messages == 1
+    assert _state(db)[2] == set()

@@ -1,4 +1,4 @@
-"""Voiding statements (xAPI 1.0.3 §2.4.2): the voided statement by reference, the tool as the actor, an id
+"""Voiding statements (xAPI 1.0.3 §2.3.2): the voided statement by reference, the tool as the actor, an id
 derived from the voided id alone."""
 
 from datetime import UTC, datetime, timedelta, timezone

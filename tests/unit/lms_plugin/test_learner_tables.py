@@ -6,7 +6,8 @@ from lms_plugin.models import Base
 from lms_plugin.services.learner_export import LEARNER_TABLES
 
 # Found by the learner's identity rather than learner_id: the learner row itself, the LMS's roster (it lists people
-# who never launched), and the course audit, which names a student in its text.
+# who never launched), and the course audit, which refers to the student an entry is about by id (kept, without
+# it, after an erasure) and names the instructor who made it.
 BY_IDENTITY = {"learners", "roster_members", "instructor_audit"}
 # No learner data: platforms, courses and placements, the tool's and the emulator's keys and registrations, admin
 # accounts and their audit (which names admins, and refers to learners only by a reference), worker bookkeeping.
