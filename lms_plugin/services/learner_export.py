@@ -213,7 +213,9 @@ Files (JSON, dates and times in UTC, ISO 8601):
   grades.json                  the scores the tool sent to your platform's gradebook, and whether each was
                                delivered ("delivered"), is waiting ("pending"), was replaced by a newer score
                                before it went ("superseded") or failed ("dead", "not-gradable", with the
-                               platform's reason). The gradebook itself belongs to your platform.
+                               platform's reason). Scores delivered longer ago than the tool keeps them are
+                               not listed; attempts.json holds the attempts they came from. The gradebook itself
+                               belongs to your platform.
   certificates.json            certificates issued to you, with their status and the signed credential
                                (a VC-JWT); the PDF of each is in certificates/ when it was rendered.
   xapi_statements.json         the learning records (xAPI statements) the tool produced about you, and whether
