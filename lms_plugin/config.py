@@ -14,6 +14,8 @@ from typing import Any
 from dotenv import dotenv_values
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from exports.certificates import PAGE_SIZES
+
 PREFIX = "TRACEBOOK_"
 ENVIRONMENTS = ("demo", "development", "test", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -210,7 +212,7 @@ class _SettingsSchema(Schema):
     xapi_actor_email = fields.Boolean(load_default=False, data_key="XAPI_ACTOR_EMAIL")
     xapi_lab_text = fields.Boolean(load_default=False, data_key="XAPI_LAB_TEXT")
     certificate_page_size = fields.String(
-        load_default="A4", validate=validate.OneOf(("A4", "Letter")), data_key="CERTIFICATE_PAGE_SIZE"
+        load_default="A4", validate=validate.OneOf(tuple(PAGE_SIZES)), data_key="CERTIFICATE_PAGE_SIZE"
     )
     certificate_issuer = fields.String(
         load_default="Tracebook", validate=validate.Length(min=1, max=255), data_key="CERTIFICATE_ISSUER"
