@@ -116,6 +116,16 @@ def credential(certificate_id: str) -> Response:
     return response
 
 
+@files.get("/<certificate_id>.jwt")
+def signed_token(certificate_id: str) -> Response:
+    """The credential as Open Badges 3.0 §5 defines a VC-JWT file: the compact JWS alone, for badge wallets."""
+    row = _own(certificate_id)
+    assert row.credential_jwt is not None, "only erasure clears it, and it revokes"
+    response = Response(row.credential_jwt, mimetype="application/vc+jwt")
+    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.jwt"'
+    return response
+
+
 @files.post("/name")
 def confirm_name() -> WerkzeugResponse:
     """The LMS sent no name: the student confirms the one to print, and the certificate is issued."""

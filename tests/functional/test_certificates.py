@@ -250,6 +250,21 @@ def test_the_command_line_lists_revokes_and_verifies(
     assert "revoked" in _cli(app, "certificates", "list", "--status", "revoked").output
 
 
+def test_the_bare_vc_jwt_downloads_and_verifies(
+    client: FlaskClient, app: Flask, db: Database, module: Module, tmp_path: Path
+) -> None:
+    token = _pass(client, app, module)
+    [certificate] = _certificates(db)
+    response = client.get(f"/s/certificates/{certificate.id}.jwt", query_string={"s": token})
+    assert response.status_code == 200
+    assert response.mimetype == "application/vc+jwt"
+    assert response.get_data(as_text=True) == certificate.credential_jwt
+    file = tmp_path / "credential.jwt"
+    file.write_bytes(response.get_data())
+    verified = _cli(app, "certificates", "verify", str(file))
+    assert verified.exit_code == 0, verified.output
+
+
 def _set_score(document: dict[str, Any], value: str) -> None:
     """Change the score the document shows a reader (the signed JWT inside stays as it was)."""
     [result] = document["credential"]["credentialSubject"]["result"]
@@ -374,7 +389,7 @@ def test_a_revoked_certificate_is_no_longer_downloadable(
     _drain(app, clock)
     [certificate] = _certificates(db)
     assert _cli(app, "certificates", "revoke", certificate.id, "--reason", "Issued in error").exit_code == 0
-    for kind in ("pdf", "json"):
+    for kind in ("pdf", "json", "jwt"):
         response = client.get(f"/s/certificates/{certificate.id}.{kind}", query_string={"s": token})
         assert response.status_code == 410
         assert "Issued in error" in response.get_data(as_text=True)
