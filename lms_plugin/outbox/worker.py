@@ -7,11 +7,11 @@ import random
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from lms_plugin.db import Database
 from lms_plugin.models import OutboxMessage, WorkerLease
 from lms_plugin.outbox.backoff import Backoff
 from lms_plugin.outbox.delivery import Dead, Delivered, Message, NotGradable, Outcome, Retry, Sender
-from lms_plugin.outbox.store import Outbox, Status, as_message
+from lms_plugin.outbox.store import Outbox, Status
 from lms_plugin.trace_context import context_of, link_to
 
 log = logging.getLogger(__name__)
@@ -72,20 +72,48 @@ class OutboxWorker:
         )
         return bool(renewed.rowcount)  # type: ignore[attr-defined]
 
-    def _apply(self, row: OutboxMessage, outcome: Outcome) -> None:
+    def _record(self, session: Session, messages: list[Message], outcomes: dict[int, Outcome]) -> None:
+        """Store what came of each message: the delivered ones in one statement, the rest (rare) one by one."""
         now = self.clock.now()
-        if isinstance(outcome, Delivered):
-            row.status, row.delivered_at, row.delivered_by, row.last_error = Status.DELIVERED, now, self.name, None
-        elif isinstance(outcome, Retry):
-            row.attempts += 1
-            row.last_error = outcome.reason
-            row.next_attempt_at = now + (outcome.after or self.backoff.delay(row.attempts, self.rng))
-        elif isinstance(outcome, Dead):
-            row.status, row.last_error = Status.DEAD, outcome.reason
-            log.warning("outbox message %s dead-lettered: %s", row.key, outcome.reason)
-        else:
-            assert isinstance(outcome, NotGradable)
-            row.status, row.last_error = Status.NOT_GRADABLE, outcome.reason
+        # Delivered wins over whatever happened to the row meanwhile (on SQLite it was not held while sent).
+        delivered = [m.id for m in messages if isinstance(outcomes[m.id], Delivered)]
+        if delivered:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(delivered))
+                .values(status=Status.DELIVERED, delivered_at=now, delivered_by=self.name, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+        others = [m for m in messages if not isinstance(outcomes[m.id], Delivered)]
+        if not others:
+            return
+        # Any other outcome applies only to a message still pending (not superseded or erased meanwhile); its
+        # tries are counted from the row, which an admin may have reset.
+        pending = session.execute(
+            select(OutboxMessage.id, OutboxMessage.attempts).where(
+                OutboxMessage.id.in_([m.id for m in others]), OutboxMessage.status == Status.PENDING
+            )
+        )
+        attempts = dict(pending.all())
+        for message in others:
+            if message.id in attempts:
+                changes = self._changes(message, outcomes[message.id], attempts[message.id], now)
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message.id)
+                    .values(**changes)
+                    .execution_options(synchronize_session=False)
+                )
+
+    def _changes(self, message: Message, outcome: Outcome, attempts: int, now: datetime) -> dict[str, object]:
+        if isinstance(outcome, Retry):
+            delay = outcome.after or self.backoff.delay(attempts + 1, self.rng)
+            return {"attempts": attempts + 1, "last_error": outcome.reason, "next_attempt_at": now + delay}
+        if isinstance(outcome, Dead):
+            log.warning("outbox message %s dead-lettered: %s", message.key, outcome.reason)
+            return {"status": Status.DEAD, "last_error": outcome.reason}
+        assert isinstance(outcome, NotGradable)
+        return {"status": Status.NOT_GRADABLE, "last_error": outcome.reason}
 
     def _send(self, messages: list[Message]) -> dict[int, Outcome]:
         by_channel: dict[str, list[Message]] = defaultdict(list)
@@ -123,23 +151,18 @@ class OutboxWorker:
         if self.db.engine.dialect.name == "postgresql":
             # The claimed rows stay locked while they are sent: other workers skip them, nobody waits.
             with self.db.transaction() as session:
-                rows = Outbox(session, self.clock.now()).claim(self.batch_size)
-                outcomes = self._send([as_message(row) for row in rows])
-                for row in rows:
-                    self._apply(row, outcomes[row.id])
-                return len(rows)
+                messages = Outbox(session, self.clock.now()).claim(self.batch_size)
+                self._record(session, messages, self._send(messages))
+                return len(messages)
         # SQLite has one writer at a time: claim and record in short transactions and send in between, so
         # web requests are never blocked by a slow LMS. The lease makes this worker the only one.
         with self.db.transaction() as session:
             if not self._holds_lease(session):
                 return 0
-            messages = [as_message(row) for row in Outbox(session, self.clock.now()).claim(self.batch_size)]
+            messages = Outbox(session, self.clock.now()).claim(self.batch_size)
         outcomes = self._send(messages)
         with self.db.transaction() as session:
-            for message in messages:
-                row = session.get(OutboxMessage, message.id)
-                if row is not None and (row.status == Status.PENDING or isinstance(outcomes[message.id], Delivered)):
-                    self._apply(row, outcomes[message.id])
+            self._record(session, messages, outcomes)
         return len(messages)
 
     def run_chores(self) -> None:
