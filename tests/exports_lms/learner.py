@@ -38,8 +38,12 @@ def choose(frame: Frame, question: Question, *, correct: bool) -> str:
 
 
 def read_lesson(frame: Frame) -> None:
-    """Reads to the end of the lesson: the end marker comes into view."""
+    """Reads to the end of the lesson: the end marker comes into view, and stays until the page has noticed.
+
+    The runtime hears of it from an IntersectionObserver, whose callback runs in a task queued after the next
+    rendering update: two animation frames later it has run, so leaving the page next cannot outrun it."""
     frame.locator("#lesson-end").scroll_into_view_if_needed()
+    frame.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def take_quiz(frame: Frame, questions: tuple[Question, ...], right: list[bool]) -> list[str]:
