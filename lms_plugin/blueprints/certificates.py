@@ -95,6 +95,12 @@ def _own(certificate_id: str) -> CertificateRow:
     return row
 
 
+def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 @files.get("/<certificate_id>.pdf")
 def pdf(certificate_id: str) -> Response | tuple[str, int]:
     row = _own(certificate_id)
@@ -102,18 +108,15 @@ def pdf(certificate_id: str) -> Response | tuple[str, int]:
     if data is None:
         # The worker renders it within seconds of the pass; the page refreshes itself until then.
         return render_template("certificates/preparing.html", certificate_id=row.id), 202
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.pdf"'
-    return response
+    return _download(data, "application/pdf", f"certificate-{row.id}.pdf")
 
 
 @files.get("/<certificate_id>.json")
 def credential(certificate_id: str) -> Response:
     row = _own(certificate_id)
     assert row.credential_jwt is not None, "only erasure clears it, and it revokes"
-    response = Response(json.dumps(credential_document(row.credential_jwt), indent=2), mimetype="application/json")
-    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.json"'
-    return response
+    document = json.dumps(credential_document(row.credential_jwt), indent=2)
+    return _download(document, "application/json", f"certificate-{row.id}.json")
 
 
 @files.get("/<certificate_id>.jwt")
@@ -121,9 +124,7 @@ def signed_token(certificate_id: str) -> Response:
     """The credential as Open Badges 3.0 §5 defines a VC-JWT file: the compact JWS alone, for badge wallets."""
     row = _own(certificate_id)
     assert row.credential_jwt is not None, "only erasure clears it, and it revokes"
-    response = Response(row.credential_jwt, mimetype="application/vc+jwt")
-    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.jwt"'
-    return response
+    return _download(row.credential_jwt, "application/vc+jwt", f"certificate-{row.id}.jwt")
 
 
 @files.post("/name")

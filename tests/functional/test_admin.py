@@ -1,8 +1,6 @@
 """The tool admin: accounts from the command line, the login (rate limit, CSRF, logout), and the pages'
 actions on deployments, keys and the outbox, each leaving an audit row."""
 
-import re
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,6 +15,7 @@ from lms_plugin.outbox.store import Outbox, Status
 from lms_plugin.services.admins import COMMAND_LINE
 from tests.conftest import FrozenClock
 
+from .admin_support import csrf_token
 from .lti_support import launch_as, settings_of
 
 USERNAME, PASSWORD = "root", "correct horse battery staple"
@@ -32,16 +31,8 @@ def admin(app: Flask) -> str:
     return USERNAME
 
 
-def _csrf(client: FlaskClient, path: str) -> str:
-    page = client.get(path)
-    assert page.status_code == 200, page.status_code
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
-    assert found is not None
-    return found.group(1)
-
-
 def _log_in(client: FlaskClient, username: str = USERNAME, password: str = PASSWORD, **extra: str) -> TestResponse:
-    token = _csrf(client, "/admin/login")
+    token = csrf_token(client, "/admin/login")
     return client.post("/admin/login", data={"csrf_token": token, "username": username, "password": password, **extra})
 
 
@@ -75,7 +66,7 @@ def test_an_admin_created_on_the_command_line_logs_in_and_out(app: Flask, client
 
     copied = client.get_cookie("tracebook_admin", path="/admin")
     assert copied is not None
-    logout = client.post("/admin/logout", data={"csrf_token": _csrf(client, "/admin/")})
+    logout = client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
     assert logout.status_code == 303
     assert logout.headers["Location"] == "/admin/login"
     assert client.get("/admin/").status_code == 303
@@ -169,7 +160,7 @@ def test_an_anonymous_visit_returns_to_the_page_after_login_and_never_leaves_the
     assert bounced.status_code == 303
     assert bounced.headers["Location"] == "/admin/login?next=/admin/outbox"
     assert _log_in(client, next="/admin/outbox").headers["Location"] == "/admin/outbox"
-    client.post("/admin/logout", data={"csrf_token": _csrf(client, "/admin/")})
+    client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
     assert _log_in(client, next="https://evil.example/admin/").headers["Location"] == "/admin/"
 
 
@@ -200,7 +191,7 @@ def test_deactivating_a_deployment_on_the_page_stops_its_launches(
 
     form = {"issuer": issuer, "client_id": moodle.client_id, "deployment_id": moodle.deployment_id}
     response = client.post(
-        "/admin/deployments", data={**form, "active": "false", "csrf_token": _csrf(client, "/admin/")}
+        "/admin/deployments", data={**form, "active": "false", "csrf_token": csrf_token(client, "/admin/")}
     )
     assert response.status_code == 303
     assert f"Deployment {moodle.deployment_id} of {issuer} is now inactive" in client.get(
@@ -215,7 +206,7 @@ def test_deactivating_a_deployment_on_the_page_stops_its_launches(
     clock.advance(seconds=31)  # past the web process's cache of active deployments
     assert launch_as(app.test_client(), app).status_code == 403
 
-    client.post("/admin/deployments", data={**form, "active": "true", "csrf_token": _csrf(client, "/admin/")})
+    client.post("/admin/deployments", data={**form, "active": "true", "csrf_token": csrf_token(client, "/admin/")})
     assert _deployment_active(db, moodle.deployment_id)
     assert _audit(db)[-1][1] == "deployment.activate"
     assert launch_as(app.test_client(), app).status_code == 303
@@ -228,7 +219,7 @@ def test_rotating_the_key_on_the_page_publishes_the_new_key_beside_the_old(
     old = client.get("/lti/jwks.json").get_json()["keys"]
     assert len(old) == 1
     assert old[0]["kid"] in client.get("/admin/keys").get_data(as_text=True)
-    response = client.post("/admin/keys/rotate", data={"csrf_token": _csrf(client, "/admin/keys")})
+    response = client.post("/admin/keys/rotate", data={"csrf_token": csrf_token(client, "/admin/keys")})
     assert response.status_code == 303
     kids = {key["kid"] for key in client.get("/lti/jwks.json").get_json()["keys"]}
     who, action, detail = _audit(db)[-1]
@@ -270,7 +261,7 @@ def test_resending_a_dead_letter_puts_it_back_in_the_queue(
     assert "HTTP 503 from the LMS after 9 tries" in page
     assert "the placement has no line item" in page
 
-    token = _csrf(client, "/admin/outbox")
+    token = csrf_token(client, "/admin/outbox")
     assert client.post("/admin/outbox/resend", data={"csrf_token": token, "message": str(dead)}).status_code == 303
     assert _status(db, dead) == (Status.PENDING, 0)
     assert _status(db, ungradable) == (Status.NOT_GRADABLE, 9)  # only what was selected
@@ -316,7 +307,7 @@ def test_an_admin_makes_a_one_time_registration_link_on_the_page_and_it_is_audit
     client: FlaskClient, db: Database, admin: str
 ) -> None:
     _log_in(client)
-    response = client.post("/admin/registration-links", data={"csrf_token": _csrf(client, "/admin/platforms")})
+    response = client.post("/admin/registration-links", data={"csrf_token": csrf_token(client, "/admin/platforms")})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     link = page.split("One-time registration link (valid 24 hours): ", 1)[1].split("<", 1)[0].strip()
