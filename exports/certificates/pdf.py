@@ -11,7 +11,7 @@ for every certificate it renders (the worker keeps one renderer).
 
 from collections.abc import Mapping
 from importlib.resources import files
-from typing import Any, Final
+from typing import Any
 
 import segno
 from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
@@ -21,9 +21,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher  # type: ignore[im
 
 from exports.certificates.credential import CertificateFacts
 from exports.certificates.errors import CertificateError, ResourceRefusedError, UnknownPageSizeError
-
-# CSS page sizes, both landscape: A4 is 297 x 210 mm, US Letter 11 x 8.5 in.
-PAGE_SIZES: Final = {"A4": "A4 landscape", "Letter": "letter landscape"}
+from exports.certificates.page_sizes import PAGE_SIZES
 
 
 class _DataUrlsOnly(URLFetcher):  # type: ignore[misc]  # an untyped base class

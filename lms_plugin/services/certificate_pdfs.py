@@ -3,10 +3,11 @@ it in storage, so a download never waits for weasyprint and a crash mid-render o
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from exports.certificates import CertificateRenderer, credential_id
+from exports.certificates import credential_id
 from lms_plugin.clock import Clock
 from lms_plugin.config import Settings
 from lms_plugin.db import Database
@@ -15,7 +16,17 @@ from lms_plugin.outbox.delivery import Delivered, Message, Outcome, Retry
 from lms_plugin.services.certificates import facts_of
 from lms_plugin.storage import FileStorage
 
+if TYPE_CHECKING:
+    from exports.certificates.pdf import CertificateRenderer
+
 log = logging.getLogger(__name__)
+
+
+def weasyprint_renderer() -> "CertificateRenderer":
+    # Imported here: weasyprint takes about 0.3 s to import, which web processes and CLI commands need not pay.
+    from exports.certificates.pdf import CertificateRenderer
+
+    return CertificateRenderer()
 
 
 def pdf_name(certificate_id: str) -> str:
@@ -29,7 +40,7 @@ class CertificatePdfSender:
         storage: FileStorage,
         settings: Settings,
         clock: Clock,
-        renderer: Callable[[], CertificateRenderer] = CertificateRenderer,
+        renderer: Callable[[], "CertificateRenderer"] = weasyprint_renderer,
     ) -> None:
         self.db = db
         self.storage = storage

@@ -15,7 +15,8 @@ from content import Module
 from lms_plugin.db import Database
 from lms_plugin.services import packages
 
-from .test_admin import PASSWORD, USERNAME, _audit, _csrf, _log_in
+from .admin_support import csrf_token
+from .test_admin import PASSWORD, USERNAME, _audit, _log_in
 
 pytestmark = pytest.mark.functional
 
@@ -73,7 +74,7 @@ def test_the_exports_page_downloads_a_package_and_audits_it(
     assert "admin_exports.js" in html
 
     response = client.post(
-        "/admin/exports", data={"csrf_token": _csrf(client, "/admin/exports"), "format": "scorm2004"}
+        "/admin/exports", data={"csrf_token": csrf_token(client, "/admin/exports"), "format": "scorm2004"}
     )
 
     assert response.status_code == 200
@@ -86,7 +87,7 @@ def test_the_exports_page_downloads_a_package_and_audits_it(
 
 def test_the_streamed_build_reports_every_file_then_the_zip(signed_in: FlaskClient, module: Module) -> None:
     client = signed_in
-    token = _csrf(client, "/admin/exports")
+    token = csrf_token(client, "/admin/exports")
 
     response = client.post("/admin/exports/build", data={"csrf_token": token, "format": "cmi5"})
 
@@ -104,6 +105,6 @@ def test_the_streamed_build_reports_every_file_then_the_zip(signed_in: FlaskClie
 
 def test_a_build_without_a_format_or_the_csrf_token_is_refused(signed_in: FlaskClient) -> None:
     client = signed_in
-    token = _csrf(client, "/admin/exports")
+    token = csrf_token(client, "/admin/exports")
     assert client.post("/admin/exports/build", data={"csrf_token": token, "format": "aicc"}).status_code == 400
     assert client.post("/admin/exports/build", data={"format": "cmi5"}).status_code == 400

@@ -36,6 +36,7 @@ from lms_plugin.xapi.store import queue_statement
 from tests.conftest import USE_POSTGRES, FrozenClock, free_port
 from tests.lrs import Ralph
 
+from .admin_support import csrf_token
 from .lti_support import settings_of
 
 WAIT = 30.0  # seconds a test waits for another process at most (it normally takes milliseconds)
@@ -414,15 +415,9 @@ def _admin_client(app: Flask) -> FlaskClient:
     )
     assert created.exit_code == 0, created.output
     client = app.test_client()
-    token = _csrf(client, "/admin/login")
+    token = csrf_token(client, "/admin/login")
     client.post("/admin/login", data={"csrf_token": token, "username": USERNAME, "password": PASSWORD})
     return client
-
-
-def _csrf(client: FlaskClient, path: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
-    assert found is not None
-    return found.group(1)
 
 
 def test_the_admin_sees_xapi_counts_and_resends_failed_statements(
@@ -441,7 +436,7 @@ def test_the_admin_sees_xapi_counts_and_resends_failed_statements(
     assert f"<code>{ralph.endpoint}</code>" in page
     assert "Resend 1 failed statement</button>" in page
 
-    done = client.post("/admin/xapi/resend", data={"csrf_token": _csrf(client, "/admin/outbox")})
+    done = client.post("/admin/xapi/resend", data={"csrf_token": csrf_token(client, "/admin/outbox")})
     assert done.status_code == 303
     assert "1 statement is queued again" in client.get("/admin/outbox").get_data(as_text=True)
     assert _states(db) == {Status.DELIVERED: 3, Status.PENDING: 1}
@@ -460,7 +455,7 @@ def test_the_admin_names_a_platforms_lrs_and_its_waiting_statements_go(
     _drain(worker)
     client = _admin_client(app)
     form = {
-        "csrf_token": _csrf(client, "/admin/platforms"),
+        "csrf_token": csrf_token(client, "/admin/platforms"),
         "issuer": moodle.issuer(settings_of(app).emulator_url),
         "client_id": moodle.client_id,
         "endpoint": ralph.endpoint,

@@ -13,12 +13,8 @@ from typing import Any
 import pytest
 from jinja2 import DictLoader
 
-from exports.certificates import (
-    CertificateError,
-    CertificateRenderer,
-    ResourceRefusedError,
-    UnknownPageSizeError,
-)
+from exports.certificates import CertificateError, ResourceRefusedError, UnknownPageSizeError
+from exports.certificates.pdf import CertificateRenderer
 from tests.pdf_reading import pdf_info, pdf_text, qr_codes, unspaced
 
 from .builders import make_certificate_facts
